@@ -1,0 +1,315 @@
+"""Asyncio MK3 client: one request in flight, replies matched to their request."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+import itertools
+import logging
+import time
+from typing import TypeVar
+
+import serialx
+
+from . import requests
+from .const import BAUDRATE, W_LETTERS, InterfaceFlags, RamVar, SwitchState
+from .exceptions import (
+    LinkIOError,
+    Mk3Error,
+    NoAnswerError,
+    NotConnectedError,
+    PortInaccessibleError,
+)
+from .frame import DecoderStats
+from .messages import (
+    ACInfo,
+    ConfigInfo,
+    DCInfo,
+    LedStatus,
+    VersionInfo,
+    is_mk2,
+    parse_version,
+)
+from .requests import Request
+from .uart import Mk3Protocol
+from .variables import RamVarInfo
+
+_LOGGER = logging.getLogger(__package__)
+T = TypeVar("T")
+
+# No frame at all for this long means the device sleeps or the cable is out.
+IDLE_TIMEOUT = 5.0
+EVENT_HISTORY = 50
+
+INFO_FRAME_VARS = (
+    RamVar.MAINS_VOLTAGE,
+    RamVar.MAINS_CURRENT,
+    RamVar.INVERTER_VOLTAGE,
+    RamVar.INVERTER_CURRENT,
+    RamVar.BATTERY_VOLTAGE,
+    RamVar.BATTERY_CURRENT,
+    RamVar.INVERTER_PERIOD,
+    RamVar.MAINS_PERIOD,
+)
+
+FrameListener = Callable[[bytes], None]
+LinkListener = Callable[["LinkEvent"], None]
+
+
+@dataclass(frozen=True)
+class LinkEvent:
+    """Something that happened to the link, kept for diagnostics."""
+
+    kind: str  # connected, disconnected, lost, timeout, idle, active, invalid_reply
+    detail: str = ""
+    at: float = field(default_factory=time.time)
+
+
+@dataclass
+class LinkStats:
+    """Counters a maintainer wants in a bug report."""
+
+    requests: int = 0
+    timeouts: int = 0
+    invalid_replies: int = 0
+    unsolicited: int = 0
+
+
+class Mk3Client:
+    """Talks to an MK3 interface at a device path or serialx URL."""
+
+    def __init__(self, url: str, *, idle_timeout: float = IDLE_TIMEOUT) -> None:
+        self.url = url
+        self.idle_timeout = idle_timeout
+        self.scales: dict[int, RamVarInfo] = {}
+        self.version: VersionInfo | None = None
+        self.stats = LinkStats()
+        self.decoder_stats = DecoderStats()
+        self.events: deque[LinkEvent] = deque(maxlen=EVENT_HISTORY)
+        self.last_frame_at: float | None = None
+        self._protocol: Mk3Protocol | None = None
+        self._closed: asyncio.Event | None = None
+        self._lock = asyncio.Lock()
+        self._pending: tuple[Request[object], asyncio.Future[object]] | None = None
+        self._letters = itertools.cycle(W_LETTERS)
+        self._address_selected = False
+        self._idle = False
+        self._idle_timer: asyncio.TimerHandle | None = None
+        self._frame_listeners: list[FrameListener] = []
+        self._link_listeners: list[LinkListener] = []
+
+    # ---- lifecycle -------------------------------------------------------
+
+    @property
+    def connected(self) -> bool:
+        """True while the port is open."""
+        return self._protocol is not None
+
+    @property
+    def idle(self) -> bool:
+        """True when no frame arrived for ``idle_timeout`` seconds."""
+        return self._idle
+
+    async def connect(self) -> None:
+        """Open the port; raises ``PortInaccessibleError``."""
+        if self._protocol is not None:
+            return
+        loop = asyncio.get_running_loop()
+        protocol = Mk3Protocol(self._frame_received, self._connection_lost)
+        try:
+            await serialx.create_serial_connection(loop, lambda: protocol, self.url, baudrate=BAUDRATE)
+        except (OSError, serialx.SerialException, ValueError) as err:
+            raise PortInaccessibleError(f"cannot open {self.url}: {err}") from err
+        self._protocol = protocol
+        self.decoder_stats = protocol.decoder.stats
+        self._closed = asyncio.Event()
+        self._address_selected = False
+        self._idle = False
+        self.last_frame_at = time.monotonic()
+        self._schedule_idle_check(self.idle_timeout)
+        self._record(LinkEvent("connected", self.url))
+
+    async def close(self) -> None:
+        """Close the port and wait until it is released."""
+        protocol, closed = self._protocol, self._closed
+        if protocol is None or closed is None:
+            return
+        protocol.close()
+        await closed.wait()
+
+    def _connection_lost(self, exc: Exception | None) -> None:
+        self._protocol = None
+        self._cancel_idle_check()
+        if self._closed is not None:
+            self._closed.set()
+        error = LinkIOError(f"port closed: {exc}" if exc else "port closed")
+        self._fail_pending(error)
+        self._record(LinkEvent("lost" if exc else "disconnected", str(exc or "")))
+
+    # ---- listeners ---------------------------------------------------------
+
+    def add_frame_listener(self, listener: FrameListener) -> Callable[[], None]:
+        """Receive payloads of frames no request was waiting for (e.g. the 1 Hz version)."""
+        self._frame_listeners.append(listener)
+        return lambda: self._frame_listeners.remove(listener)
+
+    def add_link_listener(self, listener: LinkListener) -> Callable[[], None]:
+        """Be told about link events: connected, lost, idle, active, timeout."""
+        self._link_listeners.append(listener)
+        return lambda: self._link_listeners.remove(listener)
+
+    def _record(self, event: LinkEvent) -> None:
+        self.events.append(event)
+        for listener in list(self._link_listeners):
+            listener(event)
+
+    # ---- request/reply matching -------------------------------------------
+
+    async def request(self, request: Request[T]) -> T:
+        """Send one request and return its parsed reply; one at a time."""
+        async with self._lock:
+            protocol = self._protocol
+            if protocol is None:
+                raise NotConnectedError(f"{self.url} is not open")
+            future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+            self._pending = (request, future)  # type: ignore[assignment]
+            self.stats.requests += 1
+            try:
+                protocol.send(request.payload)
+                async with asyncio.timeout(request.timeout):
+                    return await future
+            except (OSError, ConnectionError, RuntimeError) as err:
+                raise LinkIOError(f"write to {self.url} failed: {err}") from err
+            except TimeoutError:
+                self.stats.timeouts += 1
+                self._record(LinkEvent("timeout", request.name))
+                raise NoAnswerError(f"no answer to {request.name} within {request.timeout} s") from None
+            finally:
+                self._pending = None
+
+    def _frame_received(self, payload: bytes) -> None:
+        self.last_frame_at = time.monotonic()
+        if self._idle:
+            self._idle = False
+            self._record(LinkEvent("active"))
+        pending = self._pending
+        if pending is not None and not pending[1].done() and pending[0].matches(payload):
+            request, future = pending
+            try:
+                future.set_result(request.parse(payload))
+            except (ValueError, KeyError) as err:
+                # Validation failed: drop the frame, the request may still get a good one.
+                self.stats.invalid_replies += 1
+                self._record(LinkEvent("invalid_reply", f"{request.name}: {err}"))
+            return
+        self._unsolicited(payload)
+
+    def _unsolicited(self, payload: bytes) -> None:
+        self.stats.unsolicited += 1
+        if is_mk2(payload, ord("V")):
+            try:
+                self.version = parse_version(payload)
+            except ValueError:
+                self.stats.invalid_replies += 1
+        for listener in list(self._frame_listeners):
+            listener(payload)
+
+    def _fail_pending(self, error: Mk3Error) -> None:
+        if self._pending is not None and not self._pending[1].done():
+            self._pending[1].set_exception(error)
+
+    # ---- idle detection ----------------------------------------------------
+
+    def _schedule_idle_check(self, delay: float) -> None:
+        self._idle_timer = asyncio.get_running_loop().call_later(delay, self._check_idle)
+
+    def _cancel_idle_check(self) -> None:
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+            self._idle_timer = None
+
+    def _check_idle(self) -> None:
+        silent_for = time.monotonic() - (self.last_frame_at or 0.0)
+        if silent_for >= self.idle_timeout and not self._idle:
+            self._idle = True
+            self._record(LinkEvent("idle", f"no frame for {silent_for:.1f} s"))
+        self._schedule_idle_check(max(self.idle_timeout - silent_for, 0.0) or self.idle_timeout)
+
+    # ---- commands ----------------------------------------------------------
+
+    async def get_version(self) -> VersionInfo:
+        """Interface firmware version."""
+        self.version = await self.request(requests.version())
+        return self.version
+
+    async def get_leds(self) -> LedStatus:
+        """Front panel indicators."""
+        return await self.request(requests.leds())
+
+    async def get_config(self) -> ConfigInfo:
+        """Current limits and switch register (slow: about a second)."""
+        return await self.request(requests.config())
+
+    async def get_dc(self) -> DCInfo:
+        """Battery voltage and currents, inverter frequency."""
+        await self.discover_scales(INFO_FRAME_VARS)
+        return await self.request(requests.dc_info(self.scales))
+
+    async def get_ac(self, phase: int = 1) -> ACInfo:
+        """AC input/output of one phase (1–4)."""
+        await self.discover_scales(INFO_FRAME_VARS)
+        return await self.request(requests.ac_info(phase, self.scales))
+
+    async def set_state(self, state: SwitchState, current_limit: float | None) -> None:
+        """Set the remote panel state; ``current_limit`` None = maximum, <= 0 = minimum.
+
+        The device keeps this setting; never send it without a user asking.
+        """
+        await self.request(requests.set_state(state, current_limit))
+
+    async def get_interface_flags(self) -> InterfaceFlags:
+        """Query the MK3 flags (standby, panel detect)."""
+        return await self.request(requests.interface_flags())
+
+    async def set_interface_flags(self, flags: InterfaceFlags) -> InterfaceFlags:
+        """Write the MK3 flags; returns what the interface reports back."""
+        return await self.request(requests.interface_flags(flags))
+
+    async def recover_from_winmon(self) -> None:
+        """Send the short-mode init frame that leaves VictronConnect's long-frame mode."""
+        await self.request(requests.winmon_recovery())
+
+    async def _select_address(self) -> None:
+        if not self._address_selected:
+            await self.request(requests.select_address(0))
+            self._address_selected = True
+
+    async def get_ram_info(self, var_id: int) -> RamVarInfo:
+        """Scale and offset of a RAM variable (cached per connection)."""
+        await self._select_address()
+        info = await self.request(requests.ram_info(next(self._letters), var_id))
+        self.scales[var_id] = info
+        return info
+
+    async def discover_scales(self, var_ids: Iterable[int]) -> None:
+        """Fetch the scales not known yet; unsupported variables are cached too."""
+        for var_id in var_ids:
+            if var_id not in self.scales:
+                await self.get_ram_info(var_id)
+
+    async def read_ram(self, var_ids: Iterable[int]) -> dict[int, float | None]:
+        """Physical values of RAM variables; None for unsupported ones."""
+        wanted = list(var_ids)
+        await self.discover_scales(wanted)
+        values: dict[int, float | None] = dict.fromkeys(wanted)
+        supported = [v for v in wanted if self.scales[v].supported]
+        for start in range(0, len(supported), requests.MAX_RAM_READ):
+            chunk = supported[start : start + requests.MAX_RAM_READ]
+            raw = await self.request(requests.read_ram(next(self._letters), chunk))
+            if raw is None:
+                continue
+            for var_id, value in zip(chunk, raw, strict=True):
+                values[var_id] = self.scales[var_id].decode(value.to_bytes(2, "little"))
+        return values

@@ -1,0 +1,90 @@
+"""MK2/MK3 frame codec: ``[L] [payload: L bytes] [C]`` with a zero byte sum.
+
+The decoder is a pure state machine: feed it bytes as they arrive and it returns
+every complete, checksum-valid payload. Garbage, truncated frames and bad checksums
+are skipped one byte at a time so the next good frame is never lost.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Longest payload seen in short-frame mode is 15 bytes (info/config frames);
+# allow headroom for newer firmware, but keep it small so a garbage length byte
+# cannot hold back the frames that follow it for long.
+MAX_PAYLOAD_LENGTH = 32
+
+
+def checksum(length: int, payload: bytes) -> int:
+    """Return the byte that makes ``length + sum(payload) + checksum`` zero mod 256."""
+    return (-(length + sum(payload))) & 0xFF
+
+
+def encode_frame(payload: bytes) -> bytes:
+    """Wrap ``payload`` in a length byte and checksum."""
+    if not 0 < len(payload) <= MAX_PAYLOAD_LENGTH:
+        raise ValueError(f"payload must be 1..{MAX_PAYLOAD_LENGTH} bytes, got {len(payload)}")
+    return bytes((len(payload), *payload, checksum(len(payload), payload)))
+
+
+@dataclass
+class DecoderStats:
+    """What the decoder had to throw away; surfaced in diagnostics."""
+
+    frames: int = 0
+    skipped_bytes: int = 0
+    bad_checksums: int = 0
+
+
+class FrameDecoder:
+    """Streaming frame decoder that resynchronises after garbage."""
+
+    def __init__(self) -> None:
+        self._buffer = bytearray()
+        self.stats = DecoderStats()
+
+    @property
+    def pending(self) -> int:
+        """Bytes held back waiting for the rest of a frame."""
+        return len(self._buffer)
+
+    def feed(self, data: bytes) -> list[bytes]:
+        """Add received bytes; return the payloads of all complete frames."""
+        self._buffer += data
+        return self._drain()
+
+    def discard_stalled(self) -> list[bytes]:
+        """Give up on the partial frame at the head of the buffer.
+
+        Frames travel back to back on the wire, so a partial frame that stops
+        growing was really a garbage length byte: drop bytes until a complete
+        frame or nothing is left, returning what that uncovers.
+        """
+        payloads: list[bytes] = []
+        while self._buffer and not payloads:
+            self._skip(1)
+            payloads = self._drain()
+        return payloads
+
+    def _skip(self, count: int) -> None:
+        del self._buffer[:count]
+        self.stats.skipped_bytes += count
+
+    def _drain(self) -> list[bytes]:
+        payloads: list[bytes] = []
+        buffer = self._buffer
+        while buffer:
+            length = buffer[0]
+            if not 0 < length <= MAX_PAYLOAD_LENGTH:
+                self._skip(1)
+                continue
+            if len(buffer) < length + 2:
+                break
+            if (sum(buffer[: length + 2]) & 0xFF) != 0:
+                self.stats.bad_checksums += 1
+                self._skip(1)
+                continue
+            payloads.append(bytes(buffer[1 : length + 1]))
+            del buffer[: length + 2]
+            self.stats.frames += 1
+        return payloads

@@ -1,0 +1,194 @@
+"""Typed reply models and their parsers.
+
+Every parser takes a frame payload (without length and checksum bytes) and either
+returns a model or raises ``ValueError`` when the payload does not validate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .const import (
+    AC_INFO_KINDS,
+    CONFIG_FRAME,
+    DC_INFO_KIND,
+    INFO_FRAME,
+    MK2_FRAME,
+    DeviceState,
+    InterfaceFlags,
+    Led,
+    RamVar,
+    SwitchRegister,
+)
+from .variables import RamVarInfo
+
+INFO_FRAME_LENGTH = 15
+CONFIG_FRAME_LENGTH = 13
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    """Interface firmware version (V) and the mode/address byte after it."""
+
+    version: int
+    mode: int | None
+
+
+@dataclass(frozen=True)
+class LedStatus:
+    """Front panel indicators: lit and blinking."""
+
+    on: Led
+    blink: Led
+
+
+@dataclass(frozen=True)
+class DCInfo:
+    """Battery side of the info frame (F 0)."""
+
+    voltage: float
+    inverter_current: float
+    charger_current: float
+    inverter_frequency: float
+
+    @property
+    def current(self) -> float:
+        """Net battery current: positive while charging."""
+        return self.charger_current - self.inverter_current
+
+    @property
+    def power(self) -> float:
+        """Net battery power in W: positive while charging."""
+        return self.voltage * self.current
+
+
+@dataclass(frozen=True)
+class ACInfo:
+    """One phase of the AC info frame (F 1–4)."""
+
+    phase: int
+    device_state: DeviceState
+    mains_voltage: float
+    mains_current: float
+    inverter_voltage: float
+    inverter_current: float
+    mains_frequency: float
+
+
+@dataclass(frozen=True)
+class ConfigInfo:
+    """Master-multi/config frame (F 5): current limits and switch register."""
+
+    last_active_input: int
+    limit_overridden_by_panel: bool
+    digital_multi_control_dedicated: bool
+    ac_input_count: int
+    remote_panel_detected: bool
+    minimum_current_limit: float
+    maximum_current_limit: float
+    current_limit: float
+    switch_register: SwitchRegister
+
+
+def mk2_data(payload: bytes, letter: int) -> bytes:
+    """Data after ``0xFF letter``; raises when the payload is another reply."""
+    if len(payload) < 2 or payload[0] != MK2_FRAME or payload[1] != letter:
+        raise ValueError(f"not a {chr(letter)} reply: {payload.hex()}")
+    return payload[2:]
+
+
+def is_mk2(payload: bytes, letter: int) -> bool:
+    """True for ``0xFF letter …`` frames."""
+    return len(payload) >= 2 and payload[0] == MK2_FRAME and payload[1] == letter
+
+
+def parse_version(payload: bytes) -> VersionInfo:
+    data = mk2_data(payload, ord("V"))
+    if len(data) < 4:
+        raise ValueError("short version frame")
+    return VersionInfo(int.from_bytes(data[:4], "little"), data[4] if len(data) > 4 else None)
+
+
+def parse_leds(payload: bytes) -> LedStatus:
+    data = mk2_data(payload, ord("L"))
+    if len(data) < 2:
+        raise ValueError("short LED frame")
+    return LedStatus(Led(data[0]), Led(data[1]))
+
+
+def parse_interface_flags(payload: bytes) -> InterfaceFlags:
+    data = mk2_data(payload, ord("H"))
+    if not data:
+        raise ValueError("H reply without flags")
+    return InterfaceFlags(data[0])
+
+
+def info_kind(payload: bytes) -> int | None:
+    """Kind byte of an info frame, or None for other frames."""
+    if len(payload) >= INFO_FRAME_LENGTH and payload[0] == INFO_FRAME:
+        return payload[5]
+    return None
+
+
+def ac_phase_of_kind(kind: int) -> int:
+    """Phase number of an AC info kind: 0x08 = L1 … 0x05 = L4; 0x09–0x0B = L1."""
+    return 9 - kind if kind <= 0x08 else 1
+
+
+def period_to_frequency(period: float) -> float:
+    """Frequency from a period in units of 0.1 s; 0 when there is no AC."""
+    return 10 / period if period > 0 else 0.0
+
+
+def parse_dc_info(payload: bytes, scales: dict[int, RamVarInfo]) -> DCInfo:
+    if info_kind(payload) != DC_INFO_KIND:
+        raise ValueError("not a DC info frame")
+    current = scales[RamVar.BATTERY_CURRENT]
+    return DCInfo(
+        voltage=scales[RamVar.BATTERY_VOLTAGE].decode(payload[6:8]),
+        inverter_current=current.decode(payload[8:11]),
+        charger_current=current.decode(payload[11:14]),
+        inverter_frequency=period_to_frequency(scales[RamVar.INVERTER_PERIOD].decode(payload[14:15])),
+    )
+
+
+def parse_ac_info(payload: bytes, scales: dict[int, RamVarInfo]) -> ACInfo:
+    kind = info_kind(payload)
+    if kind is None or kind not in AC_INFO_KINDS:
+        raise ValueError("not an AC info frame")
+    backfeed_factor, inverter_factor = payload[1], payload[2]
+    mains_period = payload[14]
+    return ACInfo(
+        phase=ac_phase_of_kind(kind),
+        device_state=DeviceState(payload[4]),
+        mains_voltage=scales[RamVar.MAINS_VOLTAGE].decode(payload[6:8]),
+        mains_current=scales[RamVar.MAINS_CURRENT].decode(payload[8:10]) * backfeed_factor,
+        inverter_voltage=scales[RamVar.INVERTER_VOLTAGE].decode(payload[10:12]),
+        inverter_current=scales[RamVar.INVERTER_CURRENT].decode(payload[12:14]) * inverter_factor,
+        # 0xFF is reported as "no AC" by some units.
+        mains_frequency=0.0
+        if mains_period == 0xFF
+        else period_to_frequency(scales[RamVar.MAINS_PERIOD].decode(payload[14:15])),
+    )
+
+
+def parse_config(payload: bytes) -> ConfigInfo:
+    if len(payload) < CONFIG_FRAME_LENGTH or payload[0] != CONFIG_FRAME:
+        raise ValueError("not a config frame")
+    flags = payload[5]
+    minimum = int.from_bytes(payload[6:8], "little") / 10
+    maximum = int.from_bytes(payload[8:10], "little") / 10
+    actual = int.from_bytes(payload[10:12], "little") / 10
+    if minimum > maximum:
+        raise ValueError(f"config frame with minimum {minimum} A above maximum {maximum} A")
+    return ConfigInfo(
+        last_active_input=flags & 0x03,
+        limit_overridden_by_panel=bool(flags & 0x04),
+        digital_multi_control_dedicated=bool(flags & 0x08),
+        ac_input_count=(flags & 0x70) >> 4,
+        remote_panel_detected=bool(flags & 0x80),
+        minimum_current_limit=minimum,
+        maximum_current_limit=maximum,
+        current_limit=actual,
+        switch_register=SwitchRegister(payload[12]),
+    )

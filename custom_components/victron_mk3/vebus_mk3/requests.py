@@ -1,0 +1,190 @@
+"""Typed command declarations: what to send, which reply answers it, how to parse it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from .const import (
+    CONFIG_FRAME,
+    DC_INFO_KIND,
+    LIMIT_DEVICE_MAXIMUM,
+    MK2_FRAME,
+    W_DEVICE_STATE,
+    W_DEVICE_STATE_REPLY,
+    W_OFFSET,
+    W_RAM_INFO,
+    W_RAM_VALUES,
+    W_READ_RAM,
+    W_SCALE,
+    W_UNSUPPORTED,
+    DeviceState,
+    InterfaceFlags,
+    SwitchState,
+)
+from .messages import (
+    ACInfo,
+    ConfigInfo,
+    DCInfo,
+    LedStatus,
+    VersionInfo,
+    ac_phase_of_kind,
+    info_kind,
+    is_mk2,
+    mk2_data,
+    parse_ac_info,
+    parse_config,
+    parse_dc_info,
+    parse_interface_flags,
+    parse_leds,
+    parse_version,
+)
+from .variables import RamVarInfo
+
+T = TypeVar("T")
+
+DEFAULT_TIMEOUT = 0.5
+# The device takes more than 750 ms to build the config frame.
+CONFIG_TIMEOUT = 1.2
+MAX_RAM_READ = 3
+
+
+@dataclass(frozen=True)
+class Request(Generic[T]):
+    """One command: the payload to send, the reply that answers it, and its parser."""
+
+    name: str
+    payload: bytes
+    matches: Callable[[bytes], bool]
+    parse: Callable[[bytes], T]
+    timeout: float = DEFAULT_TIMEOUT
+
+
+def _mk2(letter: str, data: Sequence[int] = ()) -> bytes:
+    return bytes((MK2_FRAME, ord(letter), *data))
+
+
+def _answers(letter: str) -> Callable[[bytes], bool]:
+    code = ord(letter)
+    return lambda payload: is_mk2(payload, code)
+
+
+def version() -> Request[VersionInfo]:
+    return Request("V", _mk2("V"), _answers("V"), parse_version)
+
+
+def select_address(address: int = 0) -> Request[None]:
+    return Request("A", _mk2("A", (1, address)), _answers("A"), lambda _payload: None)
+
+
+def leds() -> Request[LedStatus]:
+    return Request("L", _mk2("L"), _answers("L"), parse_leds)
+
+
+def dc_info(scales: dict[int, RamVarInfo]) -> Request[DCInfo]:
+    return Request(
+        "F0",
+        _mk2("F", (0,)),
+        lambda payload: info_kind(payload) == DC_INFO_KIND,
+        lambda payload: parse_dc_info(payload, scales),
+    )
+
+
+def ac_info(phase: int, scales: dict[int, RamVarInfo]) -> Request[ACInfo]:
+    if not 1 <= phase <= 4:
+        raise ValueError(f"phase must be 1..4, got {phase}")
+
+    def matches(payload: bytes) -> bool:
+        kind = info_kind(payload)
+        return kind is not None and kind != DC_INFO_KIND and ac_phase_of_kind(kind) == phase
+
+    return Request(f"F{phase}", _mk2("F", (phase,)), matches, lambda p: parse_ac_info(p, scales))
+
+
+def config() -> Request[ConfigInfo]:
+    return Request(
+        "F5",
+        _mk2("F", (5,)),
+        lambda payload: len(payload) > 0 and payload[0] == CONFIG_FRAME,
+        parse_config,
+        CONFIG_TIMEOUT,
+    )
+
+
+def encode_current_limit(amps: float | None) -> int:
+    """S-command limit field: None = device maximum, <= 0 = minimum, else amps x10."""
+    if amps is None:
+        return LIMIT_DEVICE_MAXIMUM
+    if amps <= 0:
+        return 0
+    return min(round(amps * 10), LIMIT_DEVICE_MAXIMUM - 1)
+
+
+def set_state(state: SwitchState, current_limit: float | None) -> Request[None]:
+    limit = encode_current_limit(current_limit)
+    data = (int(state), limit & 0xFF, limit >> 8, 0x01, 0x80)
+    return Request("S", _mk2("S", data), _answers("S"), lambda _payload: None)
+
+
+def interface_flags(flags: InterfaceFlags | None = None) -> Request[InterfaceFlags]:
+    data = () if flags is None else (int(flags) & 0xFF,)
+    return Request("H", _mk2("H", data), _answers("H"), parse_interface_flags)
+
+
+# Short-mode init variant that brings an interface out of VictronConnect's
+# long-frame ("Winmon") mode. Known from one public source only.
+WINMON_RECOVERY = bytes((MK2_FRAME, ord("S"), 0x00, 0x00, 0x00, 0x01, 0x90, 0x00, 0x01))
+
+
+def winmon_recovery() -> Request[None]:
+    return Request("S-init", WINMON_RECOVERY, _answers("S"), lambda _payload: None)
+
+
+def _w_reply(letter: int, payload: bytes) -> bytes:
+    data = mk2_data(payload, letter)
+    if not data:
+        raise ValueError("empty W reply")
+    return data
+
+
+def ram_info(letter: int, var_id: int) -> Request[RamVarInfo]:
+    def parse(payload: bytes) -> RamVarInfo:
+        data = _w_reply(letter, payload)
+        if data[0] == W_UNSUPPORTED:
+            return RamVarInfo.unsupported(var_id)
+        if len(data) < 6 or data[0] != W_SCALE or data[3] != W_OFFSET:
+            raise ValueError(f"malformed RAM info reply {data.hex()}")
+        scale = int.from_bytes(data[1:3], "little")
+        return RamVarInfo.from_raw(var_id, scale, int.from_bytes(data[4:6], "little"))
+
+    payload = bytes((MK2_FRAME, letter, W_RAM_INFO, var_id & 0xFF, var_id >> 8))
+    return Request(f"RAM info {var_id}", payload, lambda p: is_mk2(p, letter), parse)
+
+
+def read_ram(letter: int, var_ids: Sequence[int]) -> Request[list[int] | None]:
+    """Raw 16-bit values of up to three variables; None when any is unsupported."""
+    if not 0 < len(var_ids) <= MAX_RAM_READ:
+        raise ValueError(f"read 1..{MAX_RAM_READ} variables at once")
+
+    def parse(payload: bytes) -> list[int] | None:
+        data = _w_reply(letter, payload)
+        if data[0] == W_UNSUPPORTED:
+            return None
+        if data[0] != W_RAM_VALUES or len(data) < 1 + 2 * len(var_ids):
+            raise ValueError(f"malformed RAM read reply {data.hex()}")
+        return [int.from_bytes(data[1 + 2 * i : 3 + 2 * i], "little") for i in range(len(var_ids))]
+
+    payload = bytes((MK2_FRAME, letter, W_READ_RAM, *var_ids))
+    return Request("RAM read", payload, lambda p: is_mk2(p, letter), parse)
+
+
+def device_state(letter: int) -> Request[tuple[DeviceState, int]]:
+    def parse(payload: bytes) -> tuple[DeviceState, int]:
+        data = _w_reply(letter, payload)
+        if data[0] != W_DEVICE_STATE_REPLY or len(data) < 3:
+            raise ValueError(f"malformed device state reply {data.hex()}")
+        return DeviceState(data[1]), data[2]
+
+    payload = bytes((MK2_FRAME, letter, W_DEVICE_STATE, 0, 0))
+    return Request("device state", payload, lambda p: is_mk2(p, letter), parse)
