@@ -1,0 +1,170 @@
+"""Typed requests and reply parsing, byte for byte."""
+
+from __future__ import annotations
+
+import pytest
+
+from custom_components.victron_mk3.vebus_mk3 import requests
+from custom_components.victron_mk3.vebus_mk3.const import (
+    DeviceState,
+    InterfaceFlags,
+    Led,
+    RamVar,
+    SwitchRegister,
+    SwitchState,
+)
+from custom_components.victron_mk3.vebus_mk3.messages import period_to_frequency
+from custom_components.victron_mk3.vebus_mk3.variables import RamVarInfo
+
+
+@pytest.mark.parametrize(
+    ("raw_scale", "raw_offset", "scale", "offset", "signed"),
+    [
+        (0x7F9C, 0, 0.01, 0, False),  # 1/100, unsigned voltage
+        (0x8064, 0, 0.01, 0, True),  # 1/100, signed current
+        (0x800A, 0, 0.1, 0, True),  # 1/10 signed battery current
+        (0x785F, 0x0100, 1 / 1953, 256, False),  # inverter period
+        (0xFFFF, 0, 1.0, 0, True),  # signed watts
+        (0x0002, 0xFFFE, 2.0, -2, False),  # plain integer scale, negative offset
+    ],
+)
+def test_scale_decoding(raw_scale: int, raw_offset: int, scale: float, offset: int, signed: bool) -> None:
+    info = RamVarInfo.from_raw(RamVar.BATTERY_VOLTAGE, raw_scale, raw_offset)
+    assert info.supported
+    assert info.scale == pytest.approx(scale)
+    assert info.offset == offset
+    assert info.signed is signed
+
+
+@pytest.mark.parametrize("raw_scale", [0, 0x8000])
+def test_zero_scale_means_unsupported(raw_scale: int) -> None:
+    assert not RamVarInfo.from_raw(RamVar.STATE_OF_CHARGE, raw_scale, 0).supported
+
+
+def test_inverter_current_is_signed_despite_its_info() -> None:
+    info = RamVarInfo.from_raw(RamVar.INVERTER_CURRENT, 0x7F9C, 0)
+    assert info.signed
+    assert info.decode((-250).to_bytes(2, "little", signed=True)) == pytest.approx(-2.5)
+
+
+def test_bit_variable() -> None:
+    info = RamVarInfo.from_raw(RamVar.VIRTUAL_SWITCH, 3, 0x8000)
+    assert info.is_bit
+    assert info.decode(bytes([0b100, 0])) == 1.0
+    assert info.decode(bytes([0b011, 0])) == 0.0
+
+
+@pytest.mark.parametrize(
+    ("amps", "field"),
+    [(None, 0x8000), (0, 0), (-3, 0), (16, 160), (16.05, 160), (12.34, 123), (1e9, 0x7FFF)],
+)
+def test_current_limit_encoding(amps: float | None, field: int) -> None:
+    payload = requests.set_state(SwitchState.CHARGER_ONLY, amps).payload
+    assert payload == bytes((0xFF, ord("S"), 1, field & 0xFF, field >> 8, 0x01, 0x80))
+
+
+def test_interface_flags_query_and_set() -> None:
+    assert requests.interface_flags().payload == b"\xffH"
+    assert requests.interface_flags(InterfaceFlags.STANDBY).payload == b"\xffH\x02"
+    assert requests.interface_flags().parse(b"\xffH\x05") == InterfaceFlags.PANEL_DETECT | 0x04
+
+
+def test_ram_requests_use_the_letter_as_nonce() -> None:
+    request = requests.read_ram(ord("Y"), [14, 15, 16])
+    assert request.payload == bytes((0xFF, ord("Y"), 0x30, 14, 15, 16))
+    assert request.matches(b"\xffY\x85\x01\x00\x02\x00\x03\x00")
+    assert not request.matches(b"\xffX\x85\x01\x00\x02\x00\x03\x00")
+    assert request.parse(b"\xffY\x85\x01\x00\x02\x00\xff\xff") == [1, 2, 0xFFFF]
+    assert request.parse(b"\xffY\x90") is None
+    with pytest.raises(ValueError, match="malformed"):
+        request.parse(b"\xffY\x85\x01")
+    with pytest.raises(ValueError, match="at once"):
+        requests.read_ram(ord("X"), [1, 2, 3, 4])
+
+
+def test_ram_info_reply() -> None:
+    request = requests.ram_info(ord("X"), 4)
+    assert request.payload == b"\xffX\x36\x04\x00"
+    assert request.parse(b"\xffX\x8e\x9c\x7f\x8f\x00\x00").scale == pytest.approx(0.01)
+    assert not request.parse(b"\xffX\x90").supported
+    with pytest.raises(ValueError, match="malformed"):
+        request.parse(b"\xffX\x8e\x9c")
+
+
+def _scales() -> dict[int, RamVarInfo]:
+    volts, amps = RamVarInfo.from_raw(0, 0x7F9C, 0), RamVarInfo.from_raw(1, 0x8064, 0)
+    return {
+        RamVar.MAINS_VOLTAGE: volts,
+        RamVar.MAINS_CURRENT: amps,
+        RamVar.INVERTER_VOLTAGE: volts,
+        RamVar.INVERTER_CURRENT: RamVarInfo.from_raw(RamVar.INVERTER_CURRENT, 0x7F9C, 0),
+        RamVar.BATTERY_VOLTAGE: volts,
+        RamVar.BATTERY_CURRENT: RamVarInfo.from_raw(5, 0x800A, 0),
+        RamVar.INVERTER_PERIOD: RamVarInfo.from_raw(7, 0x785F, 0x0100),
+        RamVar.MAINS_PERIOD: RamVarInfo.from_raw(8, 0x8000 - 977, 0),
+    }
+
+
+def test_dc_info_frame() -> None:
+    payload = bytes.fromhex("20 01 01 00 09 0c") + (5210).to_bytes(2, "little")
+    payload += (125).to_bytes(3, "little") + (30).to_bytes(3, "little") + bytes([135])
+    dc = requests.dc_info(_scales()).parse(payload)
+    assert dc.voltage == pytest.approx(52.10)
+    assert dc.inverter_current == pytest.approx(12.5)
+    assert dc.charger_current == pytest.approx(3.0)
+    assert dc.current == pytest.approx(-9.5)
+    assert dc.inverter_frequency == pytest.approx(10 / (391 / 1953))
+
+
+def test_ac_info_frame_l1_with_no_mains() -> None:
+    payload = bytes.fromhex("20 01 01 00 04 08") + (0).to_bytes(2, "little") + (0).to_bytes(2, "little")
+    payload += (23000).to_bytes(2, "little") + (-180).to_bytes(2, "little", signed=True) + bytes([0])
+    request = requests.ac_info(1, _scales())
+    assert request.matches(payload)
+    assert not requests.ac_info(2, _scales()).matches(payload)
+    ac = request.parse(payload)
+    assert ac.phase == 1
+    assert ac.device_state is DeviceState.INVERT_FULL
+    assert ac.inverter_voltage == pytest.approx(230.0)
+    assert ac.inverter_current == pytest.approx(-1.8)
+    assert ac.mains_frequency == 0.0
+
+
+def test_ac_info_with_unknown_state_is_rejected() -> None:
+    payload = bytes.fromhex("20 01 01 00 63 08") + bytes(9)
+    with pytest.raises(ValueError, match="DeviceState"):
+        requests.ac_info(1, _scales()).parse(payload)
+
+
+def test_config_frame() -> None:
+    payload = bytes.fromhex("41 00 00 00 00 90") + (36).to_bytes(2, "little") + (500).to_bytes(2, "little")
+    payload += (160).to_bytes(2, "little") + bytes([0x37])
+    config = requests.config().parse(payload)
+    assert config.ac_input_count == 1
+    assert config.remote_panel_detected
+    assert (config.minimum_current_limit, config.maximum_current_limit, config.current_limit) == (
+        3.6,
+        50.0,
+        16.0,
+    )
+    assert SwitchRegister.FRONT_SWITCH_UP in config.switch_register
+    assert requests.config().timeout >= 1.0
+
+
+def test_config_frame_with_minimum_above_maximum_is_rejected() -> None:
+    payload = bytes.fromhex("41 00 00 00 00 10") + (600).to_bytes(2, "little")
+    payload += (500).to_bytes(2, "little") + (160).to_bytes(2, "little") + b"\x00"
+    with pytest.raises(ValueError, match="above maximum"):
+        requests.config().parse(payload)
+
+
+def test_leds_and_version() -> None:
+    leds = requests.leds().parse(b"\xffL\x09\x40\x00\x00")
+    assert leds.on == Led.MAINS | Led.FLOAT
+    assert leds.blink == Led.LOW_BATTERY
+    version = requests.version().parse(bytes.fromhex("FF5628DB110042"))
+    assert (version.version, version.mode) == (1170216, 0x42)
+
+
+def test_period_zero_is_zero_hertz() -> None:
+    assert period_to_frequency(0) == 0.0
