@@ -55,9 +55,9 @@ def _ambiguous(garbage: bytes, frame: bytes) -> bool:
     stream = garbage + frame
     for start, length in enumerate(garbage):
         end = start + length + 2
-        if 0 < length <= MAX_PAYLOAD_LENGTH and len(garbage) < end <= len(stream):
-            if sum(stream[start:end]) & 0xFF == 0:
-                return True
+        in_reach = 0 < length <= MAX_PAYLOAD_LENGTH and len(garbage) < end <= len(stream)
+        if in_reach and sum(stream[start:end]) & 0xFF == 0:
+            return True
     return False
 
 
