@@ -177,11 +177,12 @@ class Mk3Client:
             self._pending = (request, future)  # type: ignore[assignment]
             self.stats.requests += 1
             try:
-                protocol.send(request.payload)
+                try:
+                    protocol.send(request.payload)
+                except (OSError, RuntimeError) as err:
+                    raise LinkIOError(f"write to {self.url} failed: {err}") from err
                 async with asyncio.timeout(request.timeout):
                     return await future
-            except (OSError, ConnectionError, RuntimeError) as err:
-                raise LinkIOError(f"write to {self.url} failed: {err}") from err
             except TimeoutError:
                 self.stats.timeouts += 1
                 self._record(LinkEvent("timeout", request.name))
