@@ -42,6 +42,7 @@ T = TypeVar("T")
 # No frame at all for this long means the device sleeps or the cable is out.
 IDLE_TIMEOUT = 5.0
 EVENT_HISTORY = 50
+DEFAULT_RETRIES = 1
 
 INFO_FRAME_VARS = (
     RamVar.MAINS_VOLTAGE,
@@ -83,6 +84,7 @@ class Mk3Client:
     def __init__(self, url: str, *, idle_timeout: float = IDLE_TIMEOUT) -> None:
         self.url = url
         self.idle_timeout = idle_timeout
+        self.retries = DEFAULT_RETRIES
         self.scales: dict[int, RamVarInfo] = {}
         self.version: VersionInfo | None = None
         self.stats = LinkStats()
@@ -168,27 +170,42 @@ class Mk3Client:
     # ---- request/reply matching -------------------------------------------
 
     async def request(self, request: Request[T]) -> T:
-        """Send one request and return its parsed reply; one at a time."""
+        """Send one request and return its parsed reply; one at a time.
+
+        A reply lost to line noise is asked for once more; every command here sets
+        absolute values, so sending it twice is harmless. No retry while the device
+        is known to be silent: that would only double the wait.
+        """
         async with self._lock:
-            protocol = self._protocol
-            if protocol is None:
-                raise NotConnectedError(f"{self.url} is not open")
-            future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-            self._pending = (request, future)  # type: ignore[assignment]
-            self.stats.requests += 1
-            try:
+            for _attempt in range(self.retries):
+                if self._idle:
+                    break
                 try:
-                    protocol.send(request.payload)
-                except (OSError, RuntimeError) as err:
-                    raise LinkIOError(f"write to {self.url} failed: {err}") from err
-                async with asyncio.timeout(request.timeout):
-                    return await future
-            except TimeoutError:
-                self.stats.timeouts += 1
-                self._record(LinkEvent("timeout", request.name))
-                raise NoAnswerError(f"no answer to {request.name} within {request.timeout} s") from None
-            finally:
-                self._pending = None
+                    return await self._exchange(request)
+                except NoAnswerError:
+                    continue
+            return await self._exchange(request)
+
+    async def _exchange(self, request: Request[T]) -> T:
+        protocol = self._protocol
+        if protocol is None:
+            raise NotConnectedError(f"{self.url} is not open")
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._pending = (request, future)  # type: ignore[assignment]
+        self.stats.requests += 1
+        try:
+            try:
+                protocol.send(request.payload)
+            except (OSError, RuntimeError) as err:
+                raise LinkIOError(f"write to {self.url} failed: {err}") from err
+            async with asyncio.timeout(request.timeout):
+                return await future
+        except TimeoutError:
+            self.stats.timeouts += 1
+            self._record(LinkEvent("timeout", request.name))
+            raise NoAnswerError(f"no answer to {request.name} within {request.timeout} s") from None
+        finally:
+            self._pending = None
 
     def _frame_received(self, payload: bytes) -> None:
         self.last_frame_at = time.monotonic()

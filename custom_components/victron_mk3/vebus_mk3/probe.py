@@ -41,6 +41,7 @@ async def probe(url: str) -> ProbeResult:
     """Open ``url``, ask for the version and close again (at most ~1.2 s)."""
     started = time.monotonic()
     client = Mk3Client(url)
+    client.retries = 0  # the attempts below are the retries
 
     def result(status: ProbeStatus, detail: str, version: VersionInfo | None = None) -> ProbeResult:
         return ProbeResult(status, detail, version, time.monotonic() - started)
