@@ -188,7 +188,7 @@ async def test_noise_is_skipped(sim: Simulator, client: Mk3Client) -> None:
     sim.faults.noise_probability = 0.01
     reader = StatusReader(client)
     good = 0
-    for _ in range(20):
+    for _ in range(10):
         try:
             status = await reader.read()
         except NoAnswerError:
@@ -196,7 +196,7 @@ async def test_noise_is_skipped(sim: Simulator, client: Mk3Client) -> None:
         good += 1
         assert status.dc.voltage == pytest.approx(sim.model.flows().battery_voltage, abs=0.01)
         assert status.config.current_limit == pytest.approx(16.0)
-    assert good >= 15
+    assert good >= 7
     assert client.decoder_stats.skipped_bytes > 0
 
 
