@@ -15,7 +15,8 @@ _PACKAGE = Path(__file__).resolve().parent / "custom_components" / "victron_mk3"
 _spec = importlib.util.spec_from_file_location(
     "vebus_mk3", _PACKAGE / "__init__.py", submodule_search_locations=[str(_PACKAGE)]
 )
-assert _spec is not None and _spec.loader is not None
+assert _spec is not None
+assert _spec.loader is not None
 sys.modules["vebus_mk3"] = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(sys.modules["vebus_mk3"])
 

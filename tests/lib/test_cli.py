@@ -59,7 +59,7 @@ def test_plain_interpreter_has_no_home_assistant() -> None:
         text=True,
         check=True,
     )
-    assert result.stdout.strip().endswith("None")
+    assert result.stdout.strip() == "None"
 
 
 def test_probe_ok(simulated_port: str) -> None:
