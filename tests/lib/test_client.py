@@ -247,14 +247,32 @@ async def test_idle_detection_when_the_device_sleeps(tmp_path: Path) -> None:
     assert "active" in kinds
 
 
-async def test_winmon_mode_recovery(sim: Simulator, client: Mk3Client) -> None:
+async def test_winmon_mode_is_detected_and_recovered(
+    sim: Simulator, client: Mk3Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Short commands unanswered while the interface keeps sending frames: long-frame mode."""
+    sim.version_interval = 0.2
     sim.model.winmon_mode = True
     with pytest.raises(NoAnswerError):
-        await client.get_leds()
-    await client.recover_from_winmon()
+        await client.get_leds()  # two attempts: not enough to act on yet
+    assert sim.model.winmon_mode
+    leds = await client.get_leds()  # third attempt fails, recovery, then the answer
+    assert leds.on == sim.model.flows().leds_on
     assert not sim.model.winmon_mode
-    assert (await client.get_leds()).on == sim.model.flows().leds_on
+    assert [e.kind for e in client.events if e.kind.startswith("winmon")] == ["winmon_recovered"]
+    assert "long-frame mode" in caplog.text
     assert sim.model.switch_state is SwitchState.ON  # the init variant is not a state change
+    assert sim.model.current_limit == pytest.approx(16.0)
+
+
+async def test_a_sleeping_device_is_not_mistaken_for_winmon(sim: Simulator, client: Mk3Client) -> None:
+    """Silence (no frames at all) never triggers the recovery frame."""
+    sim.faults.drop_probability = 1.0
+    sim.version_interval = 60
+    for _ in range(3):
+        with pytest.raises(NoAnswerError):
+            await client.get_leds()
+    assert sim.count("S") == 0
 
 
 async def test_tcp_transport(tmp_path: Path) -> None:

@@ -43,6 +43,8 @@ T = TypeVar("T")
 IDLE_TIMEOUT = 5.0
 EVENT_HISTORY = 50
 DEFAULT_RETRIES = 1
+# Unanswered attempts in a row, with frames still arriving, before we suspect long-frame mode.
+WINMON_SUSPICION = 3
 
 INFO_FRAME_VARS = (
     RamVar.MAINS_VOLTAGE,
@@ -97,6 +99,8 @@ class Mk3Client:
         self._pending: tuple[Request[object], asyncio.Future[object]] | None = None
         self._letters = itertools.cycle(W_LETTERS)
         self._address_selected = False
+        self._unanswered = 0
+        self._versions_since_first_unanswered = 0
         self._idle = False
         self._idle_timer: asyncio.TimerHandle | None = None
         self._frame_listeners: list[FrameListener] = []
@@ -128,6 +132,7 @@ class Mk3Client:
         self.decoder_stats = protocol.decoder.stats
         self._closed = asyncio.Event()
         self._address_selected = False
+        self._unanswered = 0
         self._idle = False
         self.last_frame_at = time.monotonic()
         self._schedule_idle_check(self.idle_timeout)
@@ -177,14 +182,45 @@ class Mk3Client:
         is known to be silent: that would only double the wait.
         """
         async with self._lock:
-            for _attempt in range(self.retries):
-                if self._idle:
-                    break
-                try:
-                    return await self._exchange(request)
-                except NoAnswerError:
-                    continue
-            return await self._exchange(request)
+            try:
+                return await self._exchange_with_retries(request)
+            except NoAnswerError:
+                if not self._winmon_suspected():
+                    raise
+                await self._recover_from_winmon()
+                return await self._exchange(request)
+
+    async def _exchange_with_retries(self, request: Request[T]) -> T:
+        for _attempt in range(self.retries):
+            if self._idle:
+                break
+            try:
+                return await self._exchange(request)
+            except NoAnswerError:
+                continue
+        return await self._exchange(request)
+
+    def _winmon_suspected(self) -> bool:
+        """Short commands keep going unanswered although the interface sends its version frames."""
+        return (
+            self._unanswered >= WINMON_SUSPICION
+            and self._versions_since_first_unanswered > 0
+            and self._protocol is not None
+        )
+
+    async def _recover_from_winmon(self) -> None:
+        # VictronConnect can leave the MK3 in its long-frame mode, deaf to short commands.
+        _LOGGER.warning(
+            "%s: the MK3 ignores short commands but is sending frames (probably left in "
+            "VictronConnect's long-frame mode); sending the short-mode init frame",
+            self.url,
+        )
+        try:
+            await self._exchange(requests.winmon_recovery())
+        except NoAnswerError:
+            self._record(LinkEvent("winmon_recovery_failed"))
+            raise
+        self._record(LinkEvent("winmon_recovered"))
 
     async def _exchange(self, request: Request[T]) -> T:
         protocol = self._protocol
@@ -199,13 +235,18 @@ class Mk3Client:
             except (OSError, RuntimeError) as err:
                 raise LinkIOError(f"write to {self.url} failed: {err}") from err
             async with asyncio.timeout(request.timeout):
-                return await future
+                result = await future
         except TimeoutError:
+            if self._unanswered == 0:
+                self._versions_since_first_unanswered = 0
+            self._unanswered += 1
             self.stats.timeouts += 1
             self._record(LinkEvent("timeout", request.name))
             raise NoAnswerError(f"no answer to {request.name} within {request.timeout} s") from None
         finally:
             self._pending = None
+        self._unanswered = 0
+        return result
 
     def _frame_received(self, payload: bytes) -> None:
         self.last_frame_at = time.monotonic()
@@ -227,6 +268,7 @@ class Mk3Client:
     def _unsolicited(self, payload: bytes) -> None:
         self.stats.unsolicited += 1
         if is_mk2(payload, ord("V")):
+            self._versions_since_first_unanswered += 1
             try:
                 self.version = parse_version(payload)
             except ValueError:
@@ -294,10 +336,6 @@ class Mk3Client:
     async def set_interface_flags(self, flags: InterfaceFlags) -> InterfaceFlags:
         """Write the MK3 flags; returns what the interface reports back."""
         return await self.request(requests.interface_flags(flags))
-
-    async def recover_from_winmon(self) -> None:
-        """Send the short-mode init frame that leaves VictronConnect's long-frame mode."""
-        await self.request(requests.winmon_recovery())
 
     async def _select_address(self) -> None:
         if not self._address_selected:
