@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+import time
 
 from .client import Mk3Client
-from .const import DeviceState, RamVar
+from .const import DeviceState, InterfaceFlags, RamVar
 from .exceptions import NoAnswerError
 from .messages import ACInfo, ConfigInfo, DCInfo, LedStatus
 
@@ -23,6 +24,8 @@ class DeviceStatus:
     ac: dict[int, ACInfo]
     config: ConfigInfo
     ram: dict[int, float | None]
+    interface_flags: InterfaceFlags | None = None
+    taken_at: float = field(default_factory=time.monotonic)
 
     @property
     def device_state(self) -> DeviceState:
