@@ -33,7 +33,7 @@ from .messages import (
     parse_version,
 )
 from .requests import Request
-from .uart import Mk3Protocol
+from .uart import LinkStats, Mk3Protocol
 from .variables import RamVarInfo
 
 _LOGGER = logging.getLogger(__package__)
@@ -68,16 +68,6 @@ class LinkEvent:
     kind: str  # connected, disconnected, lost, timeout, idle, active, invalid_reply
     detail: str = ""
     at: float = field(default_factory=time.time)
-
-
-@dataclass
-class LinkStats:
-    """Counters a maintainer wants in a bug report."""
-
-    requests: int = 0
-    timeouts: int = 0
-    invalid_replies: int = 0
-    unsolicited: int = 0
 
 
 class Mk3Client:
@@ -123,7 +113,7 @@ class Mk3Client:
         if self._protocol is not None:
             return
         loop = asyncio.get_running_loop()
-        protocol = Mk3Protocol(self._frame_received, self._connection_lost)
+        protocol = Mk3Protocol(self._frame_received, self._connection_lost, self.stats)
         try:
             await serialx.create_serial_connection(loop, lambda: protocol, self.url, baudrate=BAUDRATE)
         except (OSError, serialx.SerialException, ValueError) as err:

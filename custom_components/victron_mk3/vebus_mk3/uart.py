@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import dataclass
 import logging
 
 from .frame import FrameDecoder, encode_frame
@@ -15,6 +16,18 @@ _LOGGER = logging.getLogger(__package__)
 STALL_TIMEOUT = 0.2
 
 
+@dataclass
+class LinkStats:
+    """Counters a maintainer wants in a bug report; bytes feed the benchmark."""
+
+    requests: int = 0
+    timeouts: int = 0
+    invalid_replies: int = 0
+    unsolicited: int = 0
+    bytes_sent: int = 0
+    bytes_received: int = 0
+
+
 class Mk3Protocol(asyncio.Protocol):
     """Frames outgoing payloads and decodes incoming bytes into payloads."""
 
@@ -22,8 +35,10 @@ class Mk3Protocol(asyncio.Protocol):
         self,
         frame_received: Callable[[bytes], None],
         connection_lost: Callable[[Exception | None], None],
+        stats: LinkStats,
     ) -> None:
         self._frame_received = frame_received
+        self._stats = stats
         self._connection_lost = connection_lost
         self._transport: asyncio.WriteTransport | None = None
         self._stall_timer: asyncio.TimerHandle | None = None
@@ -34,6 +49,7 @@ class Mk3Protocol(asyncio.Protocol):
         self._transport = transport
 
     def data_received(self, data: bytes) -> None:
+        self._stats.bytes_received += len(data)
         if _LOGGER.isEnabledFor(logging.DEBUG):
             _LOGGER.debug("<< %s", data.hex(" "))
         self._deliver(self.decoder.feed(data))
@@ -47,6 +63,7 @@ class Mk3Protocol(asyncio.Protocol):
         if _LOGGER.isEnabledFor(logging.DEBUG):
             _LOGGER.debug(">> %s", frame.hex(" "))
         self._transport.write(frame)
+        self._stats.bytes_sent += len(frame)
 
     def close(self) -> None:
         """Close the transport; ``connection_lost`` follows."""

@@ -1,0 +1,19 @@
+"""Print the benchmark table (Markdown) for the README."""
+
+from __future__ import annotations
+
+import asyncio
+
+from .link import Row, measure_link
+
+
+async def main() -> None:
+    rows: list[Row] = []
+    await measure_link(rows)
+    print("| measure | value | target |")
+    print("|---|---|---|")
+    for row in rows:
+        print(f"| {row.name} | {row.value} | {row.target} |")
+
+
+asyncio.run(main())

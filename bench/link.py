@@ -1,0 +1,116 @@
+"""Link-level figures against the simulator paced at real 2400 baud."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+import os
+from pathlib import Path
+import statistics
+import tempfile
+import time
+
+from custom_components.victron_mk3.vebus_mk3 import Mk3Client, SwitchState, probe
+from custom_components.victron_mk3.vebus_mk3.sampler import Sampler
+from custom_components.victron_mk3.vebus_mk3.simulator import BYTE_TIME, Mk3Device, MultiplusModel, Simulator
+
+BYTES_PER_SECOND = 1 / BYTE_TIME
+CYCLES = 12
+COMMANDS = 8
+
+
+@dataclass
+class Row:
+    name: str
+    value: str
+    target: str = ""
+
+
+def _turnaround(payloads: list[bytes]) -> float:
+    """The device's own thinking time for these requests (read-only: a fresh model)."""
+    device = Mk3Device(MultiplusModel())
+    return sum(device.handle(p).turnaround for p in payloads)
+
+
+async def _wait_cycles(sampler: Sampler, count: int) -> None:
+    while sampler.stats.cycles < count:
+        await asyncio.sleep(0.005)
+
+
+async def measure_link(rows: list[Row]) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        sim = Simulator(link=str(Path(tmp) / "tty"), paced=True, time_scale=0.0)
+        async with sim:
+            client = Mk3Client(sim.url)
+            await client.connect()
+            sampler = Sampler(client, slow_interval=3600)
+            task = asyncio.create_task(sampler.run())
+            await _wait_cycles(sampler, 1)
+            sim.clear_received()
+            sent, received = client.stats.bytes_sent, client.stats.bytes_received
+            started = time.monotonic()
+            await _wait_cycles(sampler, 1 + CYCLES)
+            elapsed = time.monotonic() - started
+            per_cycle_out = (client.stats.bytes_sent - sent) / CYCLES
+            per_cycle_in = (client.stats.bytes_received - received) / CYCLES
+            cycle = elapsed / CYCLES
+            one_cycle = sim.received[: len(sim.received) // CYCLES]
+            bound = (per_cycle_out + per_cycle_in) / BYTES_PER_SECOND + _turnaround(one_cycle)
+            rows += [
+                Row("requests per cycle", " ".join(chr(p[1]) + p[2:3].hex() for p in one_cycle)),
+                Row("bytes per cycle host→device / device→host", f"{per_cycle_out:.0f} / {per_cycle_in:.0f}"),
+                Row("cycle bound (bytes/240 B/s + turnaround)", f"{bound * 1000:.0f} ms"),
+                Row("measured cycle", f"{cycle * 1000:.0f} ms"),
+                Row("measured / bound", f"{cycle / bound:.3f}", "≤ 1.15"),
+                Row("link busy (busiest direction)", f"{per_cycle_in / BYTES_PER_SECOND / cycle:.0%}", "≤ 75 %"),
+                Row("samples per second", f"{1 / cycle:.2f}"),
+            ]
+            device_side: list[float] = []
+            confirmed: list[float] = []
+            for i in range(COMMANDS):
+                mode = SwitchState.CHARGER_ONLY if i % 2 == 0 else SwitchState.ON
+                started = time.monotonic()
+                command = asyncio.create_task(sampler.command(lambda c, m=mode: c.set_state(m, 16.0)))
+                while sim.model.switch_state is not mode:
+                    await asyncio.sleep(0.002)
+                device_side.append(time.monotonic() - started)
+                await command
+                confirmed.append(time.monotonic() - started)
+            rows += [
+                Row("command → device changed (median / p95)", _median_p95(device_side), "≤ 0.5 s"),
+                Row("command → confirmed by F 5 read-back (median / p95)", _median_p95(confirmed)),
+            ]
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            started = time.monotonic()
+            live = await _probe_after_close(client, sim.url)
+            rows.append(Row("probe of the live simulator", f"{live:.2f} s ({time.monotonic() - started:.2f} s)"))
+    await _measure_dead_ports(rows)
+
+
+async def _probe_after_close(client: Mk3Client, url: str) -> float:
+    await client.close()
+    result = await probe(url)
+    assert result.ok, result.detail
+    return result.elapsed
+
+
+async def _measure_dead_ports(rows: list[Row]) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        missing = await probe(str(Path(tmp) / "ttyUSB9"))
+    master, slave = os.openpty()
+    try:
+        silent = await probe(os.ttyname(slave))
+    finally:
+        os.close(master)
+        os.close(slave)
+    rows += [
+        Row("probe of a missing port", f"{missing.elapsed:.3f} s ({missing.status})", "≤ 1.5 s"),
+        Row("probe of a silent port", f"{silent.elapsed:.3f} s ({silent.status})", "≤ 1.5 s"),
+    ]
+
+
+def _median_p95(values: list[float]) -> str:
+    ordered = sorted(values)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return f"{statistics.median(ordered):.3f} / {p95:.3f} s"
