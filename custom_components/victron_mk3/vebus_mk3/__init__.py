@@ -8,7 +8,7 @@ Independent of Home Assistant; needs only ``serialx``. Typical use::
     await client.close()
 """
 
-from .client import LinkEvent, LinkStats, Mk3Client
+from .client import LinkEvent, Mk3Client
 from .const import (
     DeviceState,
     InterfaceFlags,
@@ -28,7 +28,9 @@ from .exceptions import (
 from .frame import DecoderStats, FrameDecoder, encode_frame
 from .messages import ACInfo, ConfigInfo, DCInfo, LedStatus, VersionInfo
 from .probe import ProbeResult, ProbeStatus, probe
+from .sampler import Sampler
 from .status import DeviceStatus, StatusReader
+from .uart import LinkStats
 from .variables import RamVarInfo
 
 __version__ = "0.1.0"
@@ -56,6 +58,7 @@ __all__ = [
     "ProbeStatus",
     "RamVar",
     "RamVarInfo",
+    "Sampler",
     "StatusReader",
     "SwitchRegister",
     "SwitchState",
