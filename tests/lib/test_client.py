@@ -8,6 +8,9 @@ from pathlib import Path
 import pytest
 
 from custom_components.victron_mk3.vebus_mk3 import (
+    ChargeAction,
+    ChargeStage,
+    DeviceState,
     InterfaceFlags,
     LinkEvent,
     LinkIOError,
@@ -295,3 +298,24 @@ async def test_close_leaves_no_task_behind(sim: Simulator) -> None:
     assert asyncio.all_tasks() == before
     with pytest.raises(NotConnectedError):
         await client.get_version()
+
+
+async def test_charge_stage_and_forcing_float(sim: Simulator, client: Mk3Client) -> None:
+    sim.model.charge_stage = ChargeStage.ABSORPTION
+    state, stage = await client.get_device_state()
+    assert state is DeviceState.CHARGE
+    assert stage is ChargeStage.ABSORPTION
+    state, stage = await client.force_charge_stage(ChargeAction.FLOAT)
+    assert stage is ChargeStage.FLOAT
+    assert sim.model.charge_stage is ChargeStage.FLOAT
+
+
+async def test_charge_stage_is_init_while_inverting(sim: Simulator, client: Mk3Client) -> None:
+    sim.model.ac_input_present = False
+    state, stage = await client.get_device_state()
+    assert state is DeviceState.INVERT_FULL
+    assert stage is ChargeStage.INIT
+
+
+async def test_multi_firmware_version(sim: Simulator, client: Mk3Client) -> None:
+    assert await client.get_firmware_version() == sim.model.firmware_version == 2623506

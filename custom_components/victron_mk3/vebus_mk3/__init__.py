@@ -10,6 +10,8 @@ Independent of Home Assistant; needs only ``serialx``. Typical use::
 
 from .client import LinkEvent, Mk3Client
 from .const import (
+    ChargeAction,
+    ChargeStage,
     DeviceState,
     InterfaceFlags,
     Led,
@@ -37,6 +39,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ACInfo",
+    "ChargeAction",
+    "ChargeStage",
     "ConfigInfo",
     "DCInfo",
     "DecoderStats",

@@ -14,7 +14,16 @@ from typing import TypeVar
 import serialx
 
 from . import requests
-from .const import BAUDRATE, W_LETTERS, InterfaceFlags, RamVar, SwitchState
+from .const import (
+    BAUDRATE,
+    W_LETTERS,
+    ChargeAction,
+    ChargeStage,
+    DeviceState,
+    InterfaceFlags,
+    RamVar,
+    SwitchState,
+)
 from .exceptions import (
     LinkIOError,
     Mk3Error,
@@ -326,6 +335,23 @@ class Mk3Client:
     async def set_interface_flags(self, flags: InterfaceFlags) -> InterfaceFlags:
         """Write the MK3 flags; returns what the interface reports back."""
         return await self.request(requests.interface_flags(flags))
+
+    async def get_device_state(self) -> tuple[DeviceState, ChargeStage]:
+        """VE.Bus device state with the charger's stage (bulk, absorption, float …)."""
+        await self._select_address()
+        return await self.request(requests.device_state(next(self._letters)))
+
+    async def force_charge_stage(self, action: ChargeAction) -> tuple[DeviceState, ChargeStage]:
+        """Force equalise, absorption or float; returns the state the device reports after it."""
+        await self._select_address()
+        return await self.request(requests.device_state(next(self._letters), action))
+
+    async def get_firmware_version(self) -> int:
+        """The Multi's own firmware version (e.g. 2623506: firmware 506)."""
+        await self._select_address()
+        low = await self.request(requests.firmware_word(next(self._letters), high=False))
+        high = await self.request(requests.firmware_word(next(self._letters), high=True))
+        return high << 16 | low
 
     async def _select_address(self) -> None:
         if not self._address_selected:

@@ -25,6 +25,11 @@ W_SCALE = 0x8E
 W_OFFSET = 0x8F
 W_UNSUPPORTED = 0x90
 W_DEVICE_STATE_REPLY = 0x94
+# The Multi's own firmware version, low and high word (uncertain: one public source).
+W_VERSION_LOW = 0x05
+W_VERSION_HIGH = 0x06
+W_VERSION_LOW_REPLY = 0x82
+W_VERSION_HIGH_REPLY = 0x83
 # Only X, Y and Z: W replies are cut off after four data bytes.
 W_LETTERS = (ord("X"), ord("Y"), ord("Z"))
 
@@ -54,6 +59,29 @@ class DeviceState(IntEnum):
     POWER_ASSIST = 7
     BYPASS = 8
     CHARGE = 9
+
+
+class ChargeStage(IntEnum):
+    """Charger sub-state (W 0x0E reply) while the device state is CHARGE."""
+
+    INIT = 0
+    BULK = 1
+    ABSORPTION = 2
+    FLOAT = 3
+    STORAGE = 4
+    REPEATED_ABSORPTION = 5
+    FORCED_ABSORPTION = 6
+    EQUALISE = 7
+    BULK_STOPPED = 8
+
+
+class ChargeAction(IntEnum):
+    """W 0x0E actions that force a charge stage (uncertain in public sources)."""
+
+    NONE = 0
+    EQUALISE = 1
+    ABSORPTION = 2
+    FLOAT = 3
 
 
 class Led(IntFlag):

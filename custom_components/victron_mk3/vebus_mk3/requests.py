@@ -19,6 +19,12 @@ from .const import (
     W_READ_RAM,
     W_SCALE,
     W_UNSUPPORTED,
+    W_VERSION_HIGH,
+    W_VERSION_HIGH_REPLY,
+    W_VERSION_LOW,
+    W_VERSION_LOW_REPLY,
+    ChargeAction,
+    ChargeStage,
     DeviceState,
     InterfaceFlags,
     SwitchState,
@@ -179,12 +185,29 @@ def read_ram(letter: int, var_ids: Sequence[int]) -> Request[list[int] | None]:
     return Request("RAM read", payload, lambda p: is_mk2(p, letter), parse)
 
 
-def device_state(letter: int) -> Request[tuple[DeviceState, int]]:
-    def parse(payload: bytes) -> tuple[DeviceState, int]:
+def device_state(
+    letter: int, action: ChargeAction = ChargeAction.NONE
+) -> Request[tuple[DeviceState, ChargeStage]]:
+    """Device state and charge stage; a non-zero action forces a charge stage first."""
+
+    def parse(payload: bytes) -> tuple[DeviceState, ChargeStage]:
         data = _w_reply(letter, payload)
         if data[0] != W_DEVICE_STATE_REPLY or len(data) < 3:
             raise ValueError(f"malformed device state reply {data.hex()}")
-        return DeviceState(data[1]), data[2]
+        return DeviceState(data[1]), ChargeStage(data[2])
 
-    payload = bytes((MK2_FRAME, letter, W_DEVICE_STATE, 0, 0))
+    payload = bytes((MK2_FRAME, letter, W_DEVICE_STATE, int(action), 0))
     return Request("device state", payload, lambda p: is_mk2(p, letter), parse)
+
+
+def firmware_word(letter: int, high: bool) -> Request[int]:
+    """One 16-bit half of the Multi's firmware version."""
+    sub, code = (W_VERSION_HIGH, W_VERSION_HIGH_REPLY) if high else (W_VERSION_LOW, W_VERSION_LOW_REPLY)
+
+    def parse(payload: bytes) -> int:
+        data = _w_reply(letter, payload)
+        if data[0] != code or len(data) < 3:
+            raise ValueError(f"malformed firmware version reply {data.hex()}")
+        return int.from_bytes(data[1:3], "little")
+
+    return Request("firmware version", bytes((MK2_FRAME, letter, sub)), lambda p: is_mk2(p, letter), parse)

@@ -6,8 +6,9 @@ library, Home Assistant tests and benchmarks meet it exactly as they would meet 
 
 from __future__ import annotations
 
+from ..const import ChargeStage
 from .device import S_INIT_VARIANT, Mk3Device, Response
-from .model import ChargeStage, Flows, FrontSwitch, MultiplusModel, PhaseFlows
+from .model import Flows, FrontSwitch, MultiplusModel, PhaseFlows
 from .ramvars import RAM_VARS, RamVarSpec
 from .simulator import Faults, Simulator, run_simulator
 from .thread import SimulatorThread

@@ -22,12 +22,17 @@ from ..const import (
     W_READ_SETTING,
     W_SCALE,
     W_UNSUPPORTED,
+    W_VERSION_HIGH,
+    W_VERSION_HIGH_REPLY,
+    W_VERSION_LOW,
+    W_VERSION_LOW_REPLY,
+    ChargeStage,
     DeviceState,
     InterfaceFlags,
     RamVar,
     SwitchState,
 )
-from .model import ChargeStage, Flows, MultiplusModel
+from .model import Flows, MultiplusModel
 from .ramvars import RAM_VARS, period, read_raw, spec_for
 
 # Payload after 0xFF 'S' that takes the interface out of VictronConnect's long-frame ("Winmon")
@@ -35,10 +40,6 @@ from .ramvars import RAM_VARS, period, read_raw, spec_for
 S_INIT_VARIANT = bytes((0x00, 0x00, 0x00, 0x01, 0x90, 0x00, 0x01))
 
 # W-family codes beyond const.py. Uncertain: taken from the MK2 reply-code list, not protocol.md.
-W_VERSION_LOW = 0x05
-W_VERSION_HIGH = 0x06
-W_VERSION_LOW_REPLY = 0x82
-W_VERSION_HIGH_REPLY = 0x83
 W_UNKNOWN_COMMAND = 0x80
 W_SETTING_UNSUPPORTED = 0x91
 W_SETTING_COMMANDS = (W_READ_SETTING, 0x33, 0x34, 0x35, 0x37)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 import itertools
 
-from ..const import DeviceState, InterfaceFlags, Led, SwitchRegister, SwitchState
+from ..const import ChargeAction, ChargeStage, DeviceState, InterfaceFlags, Led, SwitchRegister, SwitchState
 
 INTERFACE_FLAGS_DEFAULT = InterfaceFlags.PANEL_DETECT | InterfaceFlags.UNDOCUMENTED
 
@@ -31,20 +31,6 @@ class FrontSwitch(IntEnum):
     OFF = 0  # middle
     ON = 1  # up
     CHARGER_ONLY = 2  # down
-
-
-class ChargeStage(IntEnum):
-    """Charger sub-state reported by W 0x0E while the device state is CHARGE."""
-
-    INIT = 0
-    BULK = 1
-    ABSORPTION = 2
-    FLOAT = 3
-    STORAGE = 4
-    REPEATED_ABSORPTION = 5
-    FORCED_ABSORPTION = 6
-    EQUALISE = 7
-    BULK_STOPPED = 8
 
 
 _ABSORBING = (
@@ -210,7 +196,11 @@ class MultiplusModel:
 
     def force_charge_stage(self, action: int) -> None:
         """W 0x0E actions 1-3 (uncertain in protocol.md): force equalise/absorption/float."""
-        forced = {1: ChargeStage.EQUALISE, 2: ChargeStage.FORCED_ABSORPTION, 3: ChargeStage.FLOAT}
+        forced: dict[int, ChargeStage] = {
+            ChargeAction.EQUALISE: ChargeStage.EQUALISE,
+            ChargeAction.ABSORPTION: ChargeStage.FORCED_ABSORPTION,
+            ChargeAction.FLOAT: ChargeStage.FLOAT,
+        }
         if action in forced and self.flows().state == DeviceState.CHARGE:
             self.charge_stage = forced[action]
 
