@@ -64,7 +64,7 @@ async def test_slow_values_on_their_cadence(sim: Simulator, client: Mk3Client) -
     async with running(sampler):
         await wait_for_cycles(sampler, 1)
         sim.clear_received()
-        await wait_for_cycles(sampler, 3)
+        await wait_for_cycles(sampler, 4)
     assert sum(1 for p in sim.received if p[:3] == b"\xffF\x05") >= 2
     assert sim.count("H") >= 2
 
