@@ -9,6 +9,7 @@ import re
 import pytest
 
 from custom_components.victron_mk3.vebus_mk3 import (
+    ChargeStage,
     DeviceStatus,
     InterfaceFlags,
     LinkIOError,
@@ -128,3 +129,15 @@ async def test_unplug_ends_the_run_and_fails_queued_commands(sim: Simulator, cli
     with pytest.raises(LinkIOError):
         await command
     assert not sampler.running
+
+
+async def test_slow_read_brings_charge_stage_soc_and_firmware(sim: Simulator, client: Mk3Client) -> None:
+    sim.model.charge_stage = ChargeStage.ABSORPTION
+    sampler = Sampler(client, slow_interval=3600)
+    async with running(sampler):
+        await wait_for_cycles(sampler, 1)
+    status = sampler.latest
+    assert status is not None
+    assert status.charge_stage is ChargeStage.ABSORPTION
+    assert status.state_of_charge == pytest.approx(sim.model.soc * 100, abs=0.5)
+    assert status.firmware_version == 2623506

@@ -17,6 +17,7 @@ import time
 from typing import Any, TypeVar
 
 from .client import Mk3Client
+from .const import RamVar
 from .exceptions import Mk3Error, NotConnectedError
 from .status import POWER_VARS, DeviceStatus, StatusReader
 
@@ -77,10 +78,11 @@ class Sampler:
         """Sample until cancelled; a link fault ends the run with its ``Mk3Error``."""
         self._running = True
         try:
-            status = await self.reader.read()
-            status = replace(status, interface_flags=await self.client.get_interface_flags())
-            self._slow_due = time.monotonic() + self.slow_interval
-            self._publish(status)
+            self.latest = replace(
+                await self.reader.read(), firmware_version=await self.client.get_firmware_version()
+            )
+            await self._read_slow()
+            self._publish(self._current())
             while True:
                 await self._cycle()
         except Mk3Error as err:
@@ -106,7 +108,8 @@ class Sampler:
         for phase in self.reader.phases or [1]:
             ac = await self._after_commands(functools.partial(client.get_ac, phase))
             self._update(ac={**self._current().ac, phase: ac})
-        await self._step(ram=lambda: client.read_ram(POWER_VARS))
+        powers = await self._after_commands(lambda: client.read_ram(POWER_VARS))
+        self._update(ram={**self._current().ram, **powers})
         if time.monotonic() >= self._slow_due:
             await self._read_slow()
         self.stats.cycles += 1
@@ -123,9 +126,15 @@ class Sampler:
 
     async def _read_slow(self) -> None:
         self._slow_due = time.monotonic() + self.slow_interval
-        config = await self.client.get_config()
-        flags = await self.client.get_interface_flags()
-        self._update(config=config, interface_flags=flags)
+        await self._read_settings()
+        _state, stage = await self.client.get_device_state()
+        soc = await self.client.read_ram([RamVar.STATE_OF_CHARGE])
+        self._update(charge_stage=stage, ram={**self._current().ram, **soc})
+
+    async def _read_settings(self) -> None:
+        """What a command can change: the config frame and the interface flags."""
+        client = self.client
+        self._update(config=await client.get_config(), interface_flags=await client.get_interface_flags())
 
     async def _run_commands(self) -> None:
         while self._commands:
@@ -133,7 +142,7 @@ class Sampler:
             self.stats.commands += 1
             try:
                 await command.write(self.client)
-                await self._read_slow()
+                await self._read_settings()
             except Mk3Error as err:
                 if not command.done.done():
                     command.done.set_exception(err)

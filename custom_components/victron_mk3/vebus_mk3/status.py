@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import time
 
 from .client import Mk3Client
-from .const import DeviceState, InterfaceFlags, RamVar
+from .const import ChargeStage, DeviceState, InterfaceFlags, RamVar
 from .exceptions import NoAnswerError
 from .messages import ACInfo, ConfigInfo, DCInfo, LedStatus
 
@@ -25,12 +25,20 @@ class DeviceStatus:
     config: ConfigInfo
     ram: dict[int, float | None]
     interface_flags: InterfaceFlags | None = None
+    charge_stage: ChargeStage | None = None
+    firmware_version: int | None = None
     taken_at: float = field(default_factory=time.monotonic)
 
     @property
     def device_state(self) -> DeviceState:
         """VE.Bus state as reported with phase L1."""
         return self.ac[1].device_state
+
+    @property
+    def state_of_charge(self) -> float | None:
+        """Battery state of charge in percent; None without a battery monitor."""
+        value = self.ram.get(RamVar.STATE_OF_CHARGE)
+        return None if value is None else value * 100
 
     @property
     def inverter_power(self) -> float | None:
