@@ -1,0 +1,223 @@
+"""Config flow: pick or type the interface's port, prove an MK3 answers, then create the entry."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from homeassistant.components import usb
+from homeassistant.config_entries import (
+    ConfigEntry,
+    ConfigEntryState,
+    ConfigFlow,
+    ConfigFlowResult,
+    OptionsFlowWithReload,
+)
+from homeassistant.core import callback
+from homeassistant.helpers.selector import (
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
+    SelectSelector,
+    SelectSelectorConfig,
+    SelectSelectorMode,
+    SerialPortSelector,
+)
+from homeassistant.helpers.service_info.usb import UsbServiceInfo
+import probatio
+
+from .const import (
+    CONF_MODEL,
+    CONF_PHASES,
+    CONF_PORT,
+    CONF_SCAN_INTERVAL,
+    CONF_SERIAL_NUMBER,
+    DEFAULT_NAME,
+    DEFAULT_SCAN_INTERVAL,
+    DOMAIN,
+    LOGGER,
+    MAX_SCAN_INTERVAL_SECONDS,
+    MIN_SCAN_INTERVAL_SECONDS,
+    PHASES,
+)
+from .migration import CURRENT_MINOR_VERSION, CURRENT_VERSION
+from .vebus_mk3 import ProbeResult, probe
+
+BY_ID_DIRECTORY = "/dev/serial/by-id/"
+# A typed path or a serialx URL (socket://host:port for ser2net) is accepted as well.
+PORT_SCHEMA = probatio.Schema({probatio.Required(CONF_PORT): SerialPortSelector()})
+
+OPTIONS_SCHEMA = probatio.Schema(
+    {
+        probatio.Required(CONF_SCAN_INTERVAL, default=DEFAULT_SCAN_INTERVAL.total_seconds()): NumberSelector(
+            NumberSelectorConfig(
+                min=MIN_SCAN_INTERVAL_SECONDS,
+                max=MAX_SCAN_INTERVAL_SECONDS,
+                step=1,
+                unit_of_measurement="s",
+                mode=NumberSelectorMode.BOX,
+            )
+        ),
+        # Empty: detect the phases once per setup. L1 is always read.
+        probatio.Optional(CONF_PHASES, default=[]): SelectSelector(
+            SelectSelectorConfig(
+                options=[str(phase) for phase in PHASES if phase != 1],
+                multiple=True,
+                mode=SelectSelectorMode.LIST,
+                translation_key=CONF_PHASES,
+            )
+        ),
+    }
+)
+
+
+def _is_device_path(port: str) -> bool:
+    return "://" not in port
+
+
+def _stable_path(port: str) -> str:
+    """The /dev/serial/by-id name of a device path: it survives re-plugging and reboots."""
+    port = port.strip()
+    if not _is_device_path(port):
+        return port
+    by_id = usb.get_serial_by_id(os.path.realpath(port))
+    # Anything else (a udev alias, a pty) is kept as typed: resolving it would pin today's name.
+    return by_id if by_id.startswith(BY_ID_DIRECTORY) else port
+
+
+def _usb_device(port: str) -> usb.USBDevice | None:
+    return usb.usb_device_from_path(port) if _is_device_path(port) else None
+
+
+def _usb_unique_id(device: usb.USBDevice) -> str:
+    # The same id USB discovery gives the adapter, as j9brown/victron-mk3-hass used.
+    return usb.usb_unique_id_from_service_info(usb.usb_service_info_from_device(device))
+
+
+def _usb_data(device: usb.USBDevice | None) -> dict[str, Any]:
+    if device is None:
+        return {}
+    return {CONF_MODEL: device.description, CONF_SERIAL_NUMBER: device.serial_number}
+
+
+async def _async_probe(port: str) -> tuple[dict[str, str], dict[str, str]]:
+    """Errors and placeholders for the form; both empty when an MK3 answered."""
+    try:
+        result: ProbeResult = await probe(port)
+    except Exception:
+        LOGGER.exception("Unexpected error while probing %s", port)
+        return {"base": "unknown"}, {"detail": ""}
+    if result.ok:
+        return {}, {}
+    return {"base": result.status.value}, {"detail": result.detail}
+
+
+class VictronMk3ConfigFlow(ConfigFlow, domain=DOMAIN):
+    """Set up the device behind an MK3 interface."""
+
+    VERSION = CURRENT_VERSION
+    MINOR_VERSION = CURRENT_MINOR_VERSION
+
+    _discovered_port: str
+    _discovery: UsbServiceInfo
+
+    @staticmethod
+    @callback
+    def async_get_options_flow(config_entry: ConfigEntry) -> VictronMk3OptionsFlow:
+        """Polling options."""
+        return VictronMk3OptionsFlow()
+
+    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Ask for the port; probe it before creating the entry."""
+        errors: dict[str, str] = {}
+        placeholders: dict[str, str] = {}
+        if user_input is not None:
+            port = await self.hass.async_add_executor_job(_stable_path, user_input[CONF_PORT])
+            self._async_abort_entries_match({CONF_PORT: port})
+            device = await self.hass.async_add_executor_job(_usb_device, port)
+            if device is not None:
+                await self.async_set_unique_id(_usb_unique_id(device))
+                self._abort_if_unique_id_configured(updates={CONF_PORT: port})
+            errors, placeholders = await _async_probe(port)
+            if not errors:
+                return self.async_create_entry(
+                    title=DEFAULT_NAME, data={CONF_PORT: port, **_usb_data(device)}
+                )
+        return self.async_show_form(
+            step_id="user",
+            data_schema=self.add_suggested_values_to_schema(PORT_SCHEMA, user_input),
+            errors=errors,
+            description_placeholders=placeholders,
+        )
+
+    async def async_step_usb(self, discovery_info: UsbServiceInfo) -> ConfigFlowResult:
+        """An MK3 was plugged in; an adapter we know may have a new name now."""
+        port = await self.hass.async_add_executor_job(usb.get_serial_by_id, discovery_info.device)
+        await self.async_set_unique_id(usb.usb_unique_id_from_service_info(discovery_info))
+        self._abort_if_unique_id_configured(updates={CONF_PORT: port})
+        self._async_abort_entries_match({CONF_PORT: port})
+        self._discovery = discovery_info
+        self._discovered_port = port
+        self.context["title_placeholders"] = {"name": discovery_info.description or DEFAULT_NAME}
+        return await self.async_step_usb_confirm()
+
+    async def async_step_usb_confirm(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Confirm, then probe: a sleeping device can be woken and the form sent again."""
+        errors: dict[str, str] = {}
+        placeholders = {"name": self._discovery.description or DEFAULT_NAME, "port": self._discovered_port}
+        if user_input is not None:
+            errors, detail = await _async_probe(self._discovered_port)
+            placeholders.update(detail)
+            if not errors:
+                return self.async_create_entry(
+                    title=DEFAULT_NAME,
+                    data={
+                        CONF_PORT: self._discovered_port,
+                        CONF_MODEL: self._discovery.description,
+                        CONF_SERIAL_NUMBER: self._discovery.serial_number,
+                    },
+                )
+        self._set_confirm_only()
+        return self.async_show_form(
+            step_id="usb_confirm", errors=errors, description_placeholders=placeholders
+        )
+
+    async def async_step_reconfigure(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Move an entry to another port (a new adapter, a ser2net URL)."""
+        entry = self._get_reconfigure_entry()
+        errors: dict[str, str] = {}
+        placeholders: dict[str, str] = {}
+        if user_input is not None:
+            port = await self.hass.async_add_executor_job(_stable_path, user_input[CONF_PORT])
+            self._async_abort_entries_match({CONF_PORT: port})
+            device = await self.hass.async_add_executor_job(_usb_device, port)
+            unique_id = _usb_unique_id(device) if device is not None else entry.unique_id
+            if unique_id != entry.unique_id:
+                await self.async_set_unique_id(unique_id)
+                self._abort_if_unique_id_configured()
+            # The running entry holds its own port open; that one is known to work.
+            if port != entry.data[CONF_PORT] or entry.state is not ConfigEntryState.LOADED:
+                errors, placeholders = await _async_probe(port)
+            if not errors:
+                return self.async_update_reload_and_abort(
+                    entry, unique_id=unique_id, data_updates={CONF_PORT: port, **_usb_data(device)}
+                )
+        return self.async_show_form(
+            step_id="reconfigure",
+            data_schema=self.add_suggested_values_to_schema(PORT_SCHEMA, user_input or entry.data),
+            errors=errors,
+            description_placeholders=placeholders,
+        )
+
+
+class VictronMk3OptionsFlow(OptionsFlowWithReload):
+    """Polling interval and phases; the entry reloads with them."""
+
+    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """One form for all options."""
+        if user_input is not None:
+            return self.async_create_entry(data=user_input)
+        return self.async_show_form(
+            step_id="init",
+            data_schema=self.add_suggested_values_to_schema(OPTIONS_SCHEMA, self.config_entry.options),
+        )

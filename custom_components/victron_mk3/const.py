@@ -1,0 +1,36 @@
+"""Constants for the Victron MK3 integration."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+import logging
+from typing import Final
+
+DOMAIN: Final = "victron_mk3"
+LOGGER = logging.getLogger(__package__)
+
+# Entry data keys; "port", "model" and "serial_number" are the ones
+# j9brown/victron-mk3-hass stored, so its entries load unchanged.
+CONF_PORT: Final = "port"
+CONF_MODEL: Final = "model"
+CONF_SERIAL_NUMBER: Final = "serial_number"
+
+# Options.
+CONF_SCAN_INTERVAL: Final = "scan_interval"
+CONF_PHASES: Final = "phases"
+
+# Service fields (the first three as j9brown/victron-mk3-hass named them).
+ATTR_DEVICE_ID: Final = "device_id"
+ATTR_MODE: Final = "mode"
+ATTR_CURRENT_LIMIT: Final = "current_limit"
+ATTR_ENABLED: Final = "enabled"
+
+DEFAULT_NAME: Final = "Victron MK3"
+MANUFACTURER: Final = "Victron Energy"
+DEFAULT_MODEL: Final = "MK3-USB Interface"
+
+DEFAULT_SCAN_INTERVAL: Final = timedelta(seconds=10)
+# A full reading takes about two seconds at 2400 baud.
+MIN_SCAN_INTERVAL_SECONDS: Final = 5
+MAX_SCAN_INTERVAL_SECONDS: Final = 3600
+PHASES: Final = (1, 2, 3, 4)

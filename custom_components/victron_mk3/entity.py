@@ -1,0 +1,36 @@
+"""Base entity: one device per config entry, unique ids ``<entry id>-<key>``."""
+
+from __future__ import annotations
+
+from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.entity import EntityDescription
+from homeassistant.helpers.update_coordinator import CoordinatorEntity
+
+from .const import CONF_MODEL, CONF_SERIAL_NUMBER, DEFAULT_MODEL, DOMAIN, MANUFACTURER
+from .coordinator import VictronMk3Coordinator
+
+
+def entity_unique_id(entry_id: str, key: str) -> str:
+    """Unique id of an entity; the key part is the one j9brown/victron-mk3-hass used."""
+    return f"{entry_id}-{key}"
+
+
+class VictronMk3Entity(CoordinatorEntity[VictronMk3Coordinator]):
+    """An entity of the device behind one MK3 interface."""
+
+    _attr_has_entity_name = True
+
+    def __init__(self, coordinator: VictronMk3Coordinator, description: EntityDescription) -> None:
+        """Attach the entity to the entry's device."""
+        super().__init__(coordinator)
+        self.entity_description = description
+        entry = coordinator.config_entry
+        self._attr_unique_id = entity_unique_id(entry.entry_id, description.key)
+        version = coordinator.data.interface_version
+        self._attr_device_info = DeviceInfo(
+            identifiers={(DOMAIN, entry.entry_id)},
+            manufacturer=MANUFACTURER,
+            model=entry.data.get(CONF_MODEL) or DEFAULT_MODEL,
+            serial_number=entry.data.get(CONF_SERIAL_NUMBER),
+            sw_version=str(version) if version is not None else None,
+        )

@@ -1,0 +1,69 @@
+"""What the coordinator hands to entities, and the panel modes read from the switch register."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from .vebus_mk3 import DeviceStatus, InterfaceFlags, Led, SwitchRegister, SwitchState
+
+
+class PanelMode(StrEnum):
+    """Operating mode of a panel; the values are the states j9brown/victron-mk3-hass used."""
+
+    OFF = "off"
+    ON = "on"
+    CHARGER_ONLY = "charger_only"
+    INVERTER_ONLY = "inverter_only"
+
+
+SWITCH_STATES: dict[PanelMode, SwitchState] = {
+    PanelMode.OFF: SwitchState.OFF,
+    PanelMode.ON: SwitchState.ON,
+    PanelMode.CHARGER_ONLY: SwitchState.CHARGER_ONLY,
+    PanelMode.INVERTER_ONLY: SwitchState.INVERTER_ONLY,
+}
+
+
+def _mode(charge: bool, invert: bool) -> PanelMode:
+    if charge and invert:
+        return PanelMode.ON
+    if charge:
+        return PanelMode.CHARGER_ONLY
+    if invert:
+        return PanelMode.INVERTER_ONLY
+    return PanelMode.OFF
+
+
+def remote_panel_mode(register: SwitchRegister) -> PanelMode:
+    """The mode set through the interface (the S command)."""
+    return _mode(SwitchRegister.REMOTE_CHARGE in register, SwitchRegister.REMOTE_INVERT in register)
+
+
+def actual_mode(register: SwitchRegister) -> PanelMode:
+    """The mode the device runs in after front switch and remote are combined."""
+    return _mode(SwitchRegister.RESULT_CHARGE in register, SwitchRegister.RESULT_INVERT in register)
+
+
+def front_panel_mode(register: SwitchRegister) -> PanelMode:
+    """Position of the switch on the device itself."""
+    if SwitchRegister.FRONT_SWITCH_UP in register:
+        return PanelMode.ON
+    if SwitchRegister.FRONT_SWITCH_DOWN in register:
+        return PanelMode.CHARGER_ONLY
+    return PanelMode.OFF
+
+
+def indicator_names(leds: Led) -> str:
+    """Indicators as ``mains|float`` (the format j9brown/victron-mk3-hass used), ``none`` if dark."""
+    names = [led.name.lower() for led in Led if led in leds and led.name]
+    return "|".join(names) or "none"
+
+
+@dataclass(frozen=True)
+class VictronMk3Data:
+    """One poll: the device status plus what the interface itself reported."""
+
+    status: DeviceStatus
+    interface_version: int | None
+    interface_flags: InterfaceFlags | None

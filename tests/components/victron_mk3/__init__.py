@@ -1,0 +1,1 @@
+"""Tests of the Victron MK3 integration."""

@@ -1,0 +1,186 @@
+"""Setup, unload, not-ready reasons, and taking over j9brown/victron-mk3-hass entries."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+import logging
+import os
+from pathlib import Path
+
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr, entity_registry as er
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from syrupy.assertion import SnapshotAssertion
+
+from custom_components.victron_mk3.const import CONF_PORT, DOMAIN
+from custom_components.victron_mk3.vebus_mk3 import Mk3Client
+from custom_components.victron_mk3.vebus_mk3.simulator import SimulatorThread
+
+from .common import ENTRY_ID
+
+
+async def test_setup_and_unload(
+    hass: HomeAssistant, init_integration: MockConfigEntry, simulator: SimulatorThread
+) -> None:
+    """The entry loads without sending a state command; unloading releases the port."""
+    entry = init_integration
+    assert entry.state is ConfigEntryState.LOADED
+    client = entry.runtime_data.client
+    assert client.connected
+    assert hass.states.get("sensor.victron_mk3_battery_voltage").state == "53.67"
+    assert simulator.call(lambda sim: sim.count("S")) == 0
+
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.NOT_LOADED
+    assert not client.connected
+    # Released: another program may open the port now.
+    assert simulator.call(lambda sim: sim.count("S")) == 0
+
+
+async def test_device(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    device_registry: dr.DeviceRegistry,
+    snapshot: SnapshotAssertion,
+) -> None:
+    """One device per entry, named after the entry, with the interface firmware."""
+    device = device_registry.async_get_device_by_identifier((DOMAIN, ENTRY_ID), ENTRY_ID)
+    assert device == snapshot
+
+
+async def test_not_ready_port_missing(hass: HomeAssistant, tmp_path: Path) -> None:
+    """A port that cannot be opened: retried later, with the reason."""
+    entry = MockConfigEntry(
+        domain=DOMAIN, data={CONF_PORT: str(tmp_path / "ttyUSB9")}, version=1, minor_version=2
+    )
+    entry.add_to_hass(hass)
+    assert not await hass.config_entries.async_setup(entry.entry_id)
+    assert entry.state is ConfigEntryState.SETUP_RETRY
+    assert entry.error_reason_translation_key == "port_inaccessible"
+    assert "ttyUSB9" in entry.reason
+
+
+@pytest.fixture
+def silent_port() -> Iterator[str]:
+    """A port that opens but never answers: the device behind the MK3 sleeps."""
+    master, slave = os.openpty()
+    yield os.ttyname(slave)
+    os.close(master)
+    os.close(slave)
+
+
+async def test_not_ready_device_asleep(hass: HomeAssistant, silent_port: str) -> None:
+    """The port opens but nothing answers: retried later, and the port is released meanwhile."""
+    entry = MockConfigEntry(domain=DOMAIN, data={CONF_PORT: silent_port}, version=1, minor_version=2)
+    entry.add_to_hass(hass)
+    assert not await hass.config_entries.async_setup(entry.entry_id)
+    assert entry.state is ConfigEntryState.SETUP_RETRY
+    assert entry.error_reason_translation_key == "no_answer"
+    # The failed setup closed the port: another opener is not locked out.
+    client = Mk3Client(silent_port)
+    await client.connect()
+    await client.close()
+
+
+J9BROWN_ENTITIES = (
+    ("sensor", "battery_voltage", "sensor.victron_mk3_battery_voltage"),
+    ("sensor", "battery_input_current", "sensor.victron_mk3_battery_input_current"),
+    ("sensor", "ac_input_voltage", "sensor.shed_inverter_ac_input_voltage"),
+    ("sensor", "ac_input_voltage_l2", "sensor.victron_mk3_ac_input_voltage_l2"),
+    ("select", "remote_panel_mode", "select.victron_mk3_remote_panel_mode"),
+    ("number", "remote_panel_current_limit", "number.victron_mk3_remote_panel_current_limit"),
+    ("switch", "remote_panel_standby", "switch.victron_mk3_remote_panel_standby"),
+)
+
+
+async def test_migrate_from_j9brown(
+    hass: HomeAssistant,
+    simulator: SimulatorThread,
+    device_registry: dr.DeviceRegistry,
+    entity_registry: er.EntityRegistry,
+) -> None:
+    """Its device (by port) and entities (by device id) keep their ids, history and automations."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Victron MK3",
+        data={CONF_PORT: simulator.url},
+        entry_id=ENTRY_ID,
+        version=1,
+        minor_version=1,
+    )
+    entry.add_to_hass(hass)
+    device = device_registry.async_get_or_create(
+        config_entry_id=entry.entry_id, identifiers={(DOMAIN, simulator.url)}, manufacturer="Victron Energy"
+    )
+    for domain, key, entity_id in J9BROWN_ENTITIES:
+        entity_registry.async_get_or_create(
+            domain,
+            DOMAIN,
+            f"{device.id}-{key}",
+            config_entry=entry,
+            device_id=device.id,
+            suggested_object_id=entity_id.split(".")[1],
+        )
+
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+
+    assert entry.state is ConfigEntryState.LOADED
+    assert (entry.version, entry.minor_version) == (1, 2)
+    adopted = device_registry.async_get(device.id)
+    assert adopted is not None
+    assert adopted.identifiers == {(DOMAIN, ENTRY_ID)}
+    for domain, key, entity_id in J9BROWN_ENTITIES:
+        registry_entry = entity_registry.async_get(entity_id)
+        assert registry_entry is not None, entity_id
+        assert registry_entry.unique_id == f"{ENTRY_ID}-{key}"
+        assert entity_registry.async_get_entity_id(domain, DOMAIN, f"{ENTRY_ID}-{key}") == entity_id
+    # The entities carry on under their old ids: nothing was added beside them.
+    assert hass.states.get("sensor.victron_mk3_battery_input_current").state == "59.9"
+    assert hass.states.get("sensor.shed_inverter_ac_input_voltage").state == "230.0"
+    assert hass.states.get("sensor.victron_mk3_battery_charge_current") is None
+    # Automations that target the device by id still reach it.
+    await hass.services.async_call(
+        DOMAIN,
+        "set_remote_panel_state",
+        {"device_id": device.id, "mode": "charger_only"},
+        blocking=True,
+    )
+    assert hass.states.get("select.victron_mk3_remote_panel_mode").state == "charger_only"
+
+
+async def test_migrate_keeps_taken_unique_ids(
+    hass: HomeAssistant,
+    simulator: SimulatorThread,
+    entity_registry: er.EntityRegistry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An old entity whose new id is already taken is left alone, with a warning."""
+    entry = MockConfigEntry(
+        domain=DOMAIN, data={CONF_PORT: simulator.url}, entry_id=ENTRY_ID, version=1, minor_version=1
+    )
+    entry.add_to_hass(hass)
+    old = entity_registry.async_get_or_create(
+        "sensor", DOMAIN, "0123abcd-battery_voltage", config_entry=entry
+    )
+    new = entity_registry.async_get_or_create(
+        "sensor", DOMAIN, f"{ENTRY_ID}-battery_voltage", config_entry=entry
+    )
+    odd = entity_registry.async_get_or_create("sensor", DOMAIN, "nodash", config_entry=entry)
+    with caplog.at_level(logging.WARNING):
+        assert await hass.config_entries.async_setup(entry.entry_id)
+    assert entity_registry.async_get(old.entity_id).unique_id == "0123abcd-battery_voltage"
+    assert entity_registry.async_get(new.entity_id).unique_id == f"{ENTRY_ID}-battery_voltage"
+    assert entity_registry.async_get(odd.entity_id).unique_id == "nodash"
+    assert f"Not migrating {old.entity_id}" in caplog.text
+
+
+async def test_migrate_refuses_newer_entries(hass: HomeAssistant, simulator: SimulatorThread) -> None:
+    """An entry written by a newer release is not touched."""
+    entry = MockConfigEntry(domain=DOMAIN, data={CONF_PORT: simulator.url}, version=2, minor_version=1)
+    entry.add_to_hass(hass)
+    assert not await hass.config_entries.async_setup(entry.entry_id)
+    assert entry.state is ConfigEntryState.MIGRATION_ERROR

@@ -1,0 +1,119 @@
+"""Sensors: every entity and state, and values following the device."""
+
+from __future__ import annotations
+
+from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry, snapshot_platform
+from syrupy.assertion import SnapshotAssertion
+
+from custom_components.victron_mk3.coordinator import VictronMk3Coordinator
+from custom_components.victron_mk3.vebus_mk3.simulator import (
+    FrontSwitch,
+    MultiplusModel,
+    Simulator,
+    SimulatorThread,
+)
+
+
+@pytest.fixture
+def platforms() -> list[Platform]:
+    """Sensors only."""
+    return [Platform.SENSOR]
+
+
+@pytest.mark.usefixtures("all_entities_enabled")
+async def test_sensors(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    entity_registry: er.EntityRegistry,
+    snapshot: SnapshotAssertion,
+) -> None:
+    """Every sensor of a single-phase MultiPlus-II charging from the grid."""
+    await snapshot_platform(hass, entity_registry, snapshot, init_integration.entry_id)
+
+
+async def test_rare_sensors_disabled_by_default(
+    hass: HomeAssistant, init_integration: MockConfigEntry, entity_registry: er.EntityRegistry
+) -> None:
+    """The current limit range starts disabled; the limit itself does not."""
+    for entity_id, disabled in (
+        ("sensor.victron_mk3_ac_input_current_limit_minimum", True),
+        ("sensor.victron_mk3_ac_input_current_limit_maximum", True),
+        ("sensor.victron_mk3_ac_input_current_limit", False),
+        ("sensor.victron_mk3_ac_input_voltage", False),
+    ):
+        entry = entity_registry.async_get(entity_id)
+        assert entry is not None, entity_id
+        assert (entry.disabled_by is not None) is disabled, entity_id
+
+
+@pytest.mark.parametrize("model", [MultiplusModel(phases=3)])
+async def test_phase_sensors_for_each_detected_phase(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    entity_registry: er.EntityRegistry,
+) -> None:
+    """A three-phase system gets L2 and L3 sensors, disabled by default, and no L4."""
+    entries = er.async_entries_for_config_entry(entity_registry, init_integration.entry_id)
+    by_unique_id = {entry.unique_id: entry for entry in entries}
+    prefix = f"{init_integration.entry_id}-"
+    for phase in (2, 3):
+        for key in (
+            "ac_input_voltage",
+            "ac_input_current",
+            "ac_input_frequency",
+            "ac_output_voltage",
+            "ac_output_current",
+        ):
+            entry = by_unique_id[f"{prefix}{key}_l{phase}"]
+            assert entry.disabled_by is er.RegistryEntryDisabler.INTEGRATION
+    assert f"{prefix}ac_input_voltage_l4" not in by_unique_id
+    assert by_unique_id[f"{prefix}ac_input_voltage_l2"].entity_id == "sensor.victron_mk3_ac_input_voltage_l2"
+
+
+@pytest.mark.usefixtures("all_entities_enabled")
+@pytest.mark.parametrize("model", [MultiplusModel(phases=2, load_w=920.0)])
+async def test_phase_sensor_values(hass: HomeAssistant, init_integration: MockConfigEntry) -> None:
+    """Each phase reports its own share: the load is split over the units."""
+    state = hass.states.get("sensor.victron_mk3_ac_input_voltage_l2")
+    assert state is not None
+    assert float(state.state) == pytest.approx(230.0)
+    assert state.attributes["friendly_name"] == "Victron MK3 AC input voltage L2"
+
+
+async def test_states_follow_the_device(
+    hass: HomeAssistant, coordinator: VictronMk3Coordinator, simulator: SimulatorThread
+) -> None:
+    """Grid lost and front switch down: inverter off, charger idle, states follow on the next poll."""
+
+    def unplug_grid(sim: Simulator) -> None:
+        sim.model.ac_input_present = False
+        sim.model.front_switch = FrontSwitch.CHARGER_ONLY
+
+    assert hass.states.get("sensor.victron_mk3_device_state").state == "charge"
+    assert hass.states.get("sensor.victron_mk3_lit_indicators").state == "mains|bulk"
+    simulator.call(unplug_grid)
+    await coordinator.async_refresh()
+    await hass.async_block_till_done()
+
+    assert hass.states.get("sensor.victron_mk3_device_state").state == "off"
+    assert hass.states.get("sensor.victron_mk3_front_panel_mode").state == "charger_only"
+    assert hass.states.get("sensor.victron_mk3_actual_mode").state == "charger_only"
+    assert hass.states.get("sensor.victron_mk3_lit_indicators").state == "none"
+    assert float(hass.states.get("sensor.victron_mk3_ac_input_frequency").state) == 0.0
+
+
+async def test_inverting(
+    hass: HomeAssistant, coordinator: VictronMk3Coordinator, simulator: SimulatorThread
+) -> None:
+    """Off grid the inverter carries the load from the battery."""
+    simulator.call(lambda sim: setattr(sim.model, "ac_input_present", False))
+    await coordinator.async_refresh()
+    await hass.async_block_till_done()
+    assert hass.states.get("sensor.victron_mk3_device_state").state == "invert_full"
+    assert hass.states.get("sensor.victron_mk3_lit_indicators").state == "inverter"
+    assert float(hass.states.get("sensor.victron_mk3_battery_power").state) < 0
+    assert float(hass.states.get("sensor.victron_mk3_battery_discharge_current").state) > 0

@@ -1,0 +1,92 @@
+"""Standby switch: written to the interface, kept over restarts, re-asserted after resets."""
+
+from __future__ import annotations
+
+from homeassistant.components.switch import DOMAIN as SWITCH_DOMAIN
+from homeassistant.const import (
+    ATTR_ENTITY_ID,
+    SERVICE_TURN_OFF,
+    SERVICE_TURN_ON,
+    STATE_OFF,
+    STATE_ON,
+    Platform,
+)
+from homeassistant.core import HomeAssistant, State
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import entity_registry as er
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    mock_restore_cache,
+    snapshot_platform,
+)
+from syrupy.assertion import SnapshotAssertion
+
+from custom_components.victron_mk3.vebus_mk3 import InterfaceFlags
+from custom_components.victron_mk3.vebus_mk3.simulator import SimulatorThread
+
+from .common import unplug
+
+ENTITY_ID = "switch.victron_mk3_remote_panel_standby"
+
+
+def _standby(simulator: SimulatorThread) -> bool:
+    return simulator.call(lambda sim: bool(sim.model.interface_flags & InterfaceFlags.STANDBY))
+
+
+@pytest.fixture
+def platforms() -> list[Platform]:
+    """Switch only."""
+    return [Platform.SWITCH]
+
+
+async def test_switch(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    entity_registry: er.EntityRegistry,
+    snapshot: SnapshotAssertion,
+) -> None:
+    """The standby switch starts off on a new install."""
+    await snapshot_platform(hass, entity_registry, snapshot, init_integration.entry_id)
+
+
+async def test_turn_on_and_off(
+    hass: HomeAssistant, init_integration: MockConfigEntry, simulator: SimulatorThread
+) -> None:
+    """The flag is written to the interface and read back; the other flags are left alone."""
+    await hass.services.async_call(SWITCH_DOMAIN, SERVICE_TURN_ON, {ATTR_ENTITY_ID: ENTITY_ID}, blocking=True)
+    assert hass.states.get(ENTITY_ID).state == STATE_ON
+    assert simulator.call(lambda sim: InterfaceFlags(sim.model.interface_flags)) == (
+        InterfaceFlags.PANEL_DETECT | InterfaceFlags.UNDOCUMENTED | InterfaceFlags.STANDBY
+    )
+    await hass.services.async_call(
+        SWITCH_DOMAIN, SERVICE_TURN_OFF, {ATTR_ENTITY_ID: ENTITY_ID}, blocking=True
+    )
+    assert hass.states.get(ENTITY_ID).state == STATE_OFF
+    assert not _standby(simulator)
+
+
+async def test_restored_after_restart(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, simulator: SimulatorThread
+) -> None:
+    """A standby switched on before the restart is put back on the interface."""
+    mock_restore_cache(hass, [State(ENTITY_ID, STATE_ON)])
+    mock_config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert hass.states.get(ENTITY_ID).state == STATE_ON
+    assert _standby(simulator)
+    assert simulator.call(lambda sim: sim.count("S")) == 0
+
+
+async def test_turn_on_while_unplugged(
+    hass: HomeAssistant, init_integration: MockConfigEntry, simulator: SimulatorThread
+) -> None:
+    """No link: a translated error at once, and the switch stays off."""
+    await unplug(simulator, init_integration.runtime_data.client)
+    with pytest.raises(HomeAssistantError) as err:
+        await hass.services.async_call(
+            SWITCH_DOMAIN, SERVICE_TURN_ON, {ATTR_ENTITY_ID: ENTITY_ID}, blocking=True
+        )
+    assert err.value.translation_key == "link_down"
+    assert hass.states.get(ENTITY_ID).state == STATE_OFF
