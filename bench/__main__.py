@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 
 from .link import Row, measure_link
+from .recovery import measure_recovery
 
 
 async def main() -> None:
     rows: list[Row] = []
     await measure_link(rows)
+    await measure_recovery(rows)
     print("| measure | value | target |")
     print("|---|---|---|")
     for row in rows:

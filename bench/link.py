@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+import functools
 import os
 from pathlib import Path
 import statistics
@@ -24,6 +25,10 @@ class Row:
     name: str
     value: str
     target: str = ""
+
+
+async def _set_mode(client: Mk3Client, mode: SwitchState) -> None:
+    await client.set_state(mode, 16.0)
 
 
 def _turnaround(payloads: list[bytes]) -> float:
@@ -71,7 +76,7 @@ async def measure_link(rows: list[Row]) -> None:
             for i in range(COMMANDS):
                 mode = SwitchState.CHARGER_ONLY if i % 2 == 0 else SwitchState.ON
                 started = time.monotonic()
-                command = asyncio.create_task(sampler.command(lambda c, m=mode: c.set_state(m, 16.0)))
+                command = asyncio.create_task(sampler.command(functools.partial(_set_mode, mode=mode)))
                 while sim.model.switch_state is not mode:
                     await asyncio.sleep(0.002)
                 device_side.append(time.monotonic() - started)

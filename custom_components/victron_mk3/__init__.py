@@ -26,12 +26,11 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: VictronMk3ConfigEntry) -> bool:
-    """Open the interface and read the device once; not ready while the port or device is away."""
+    """Start the link and read the device once; not ready while the port or device is away."""
     client = Mk3Client(entry.data[CONF_PORT])
     # Registered first so a failed first refresh releases the port too.
     entry.async_on_unload(client.close)
     coordinator = VictronMk3Coordinator(hass, entry, client)
-    entry.async_on_unload(client.add_link_listener(coordinator.async_on_link_event))
     await coordinator.async_config_entry_first_refresh()
     entry.runtime_data = coordinator
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)

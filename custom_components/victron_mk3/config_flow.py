@@ -53,7 +53,7 @@ OPTIONS_SCHEMA = probatio.Schema(
             NumberSelectorConfig(
                 min=MIN_SCAN_INTERVAL_SECONDS,
                 max=MAX_SCAN_INTERVAL_SECONDS,
-                step=1,
+                step=0.5,
                 unit_of_measurement="s",
                 mode=NumberSelectorMode.BOX,
             )

@@ -66,6 +66,8 @@ async def async_get_config_entry_diagnostics(
             "connected": client.connected,
             "idle": client.idle,
             "last_update_success": coordinator.last_update_success,
+            "fault": scrub(str(coordinator.fault)) if coordinator.fault else None,
+            "sampler": asdict(coordinator.sampler.stats),
             "last_error": scrub(str(coordinator.last_exception)) if coordinator.last_exception else None,
             "interface_version": client.version.version if client.version else None,
             "interface_mode": client.version.mode if client.version else None,

@@ -12,6 +12,8 @@ from custom_components.victron_mk3.vebus_mk3.frame import (
     encode_frame,
 )
 
+from .helpers import ambiguous
+
 payloads = st.binary(min_size=1, max_size=MAX_PAYLOAD_LENGTH)
 
 
@@ -47,25 +49,11 @@ def test_byte_by_byte_delivery(frames: list[bytes], data: st.DataObject) -> None
     assert out == frames
 
 
-def _ambiguous(garbage: bytes, frame: bytes) -> bool:
-    """True when bytes starting in the garbage also form a valid frame reaching into ``frame``.
-
-    Such a stream has two valid parses (about 1 in 256 per candidate); no decoder can tell them apart.
-    """
-    stream = garbage + frame
-    for start, length in enumerate(garbage):
-        end = start + length + 2
-        in_reach = 0 < length <= MAX_PAYLOAD_LENGTH and len(garbage) < end <= len(stream)
-        if in_reach and sum(stream[start:end]) & 0xFF == 0:
-            return True
-    return False
-
-
 @settings(max_examples=500)
 @given(st.binary(max_size=40), payloads)
 def test_garbage_before_frame_never_loses_it(garbage: bytes, payload: bytes) -> None:
     """After any garbage, a valid frame is found once the stream goes quiet."""
-    assume(not _ambiguous(garbage, encode_frame(payload)))
+    assume(not ambiguous(garbage, encode_frame(payload)))
     decoder = FrameDecoder()
     out = decoder.feed(garbage + encode_frame(payload))
     while decoder.pending:

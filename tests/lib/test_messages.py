@@ -168,3 +168,98 @@ def test_leds_and_version() -> None:
 
 def test_period_zero_is_zero_hertz() -> None:
     assert period_to_frequency(0) == 0.0
+
+
+# ---- validation: garbage that passed the checksum must not pass as a reading ----------------
+
+
+def _dc(volts: int = 5210, inverter: int = 125, charger: int = 30, period: int = 135) -> bytes:
+    payload = bytes.fromhex("20 01 01 00 09 0c") + volts.to_bytes(2, "little")
+    return payload + inverter.to_bytes(3, "little") + charger.to_bytes(3, "little") + bytes([period])
+
+
+def _ac(mains_v: int = 23000, mains_i: int = 150, inverter_v: int = 23000, period: int = 195) -> bytes:
+    payload = bytes.fromhex("20 01 01 00 09 08") + mains_v.to_bytes(2, "little")
+    payload += mains_i.to_bytes(2, "little", signed=True) + inverter_v.to_bytes(2, "little")
+    return payload + (0).to_bytes(2, "little") + bytes([period])
+
+
+def _config(minimum: int = 36, maximum: int = 500, actual: int = 160) -> bytes:
+    payload = bytes.fromhex("41 10 00 00 00 10") + minimum.to_bytes(2, "little")
+    return payload + maximum.to_bytes(2, "little") + actual.to_bytes(2, "little") + b"\x00"
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        (_dc(volts=20000), "battery voltage"),  # 200 V on a 48 V bank
+        (_dc(inverter=0x7FFFFF), "inverter-side current"),  # 838 kA
+        (_dc(charger=0x800000), "charger-side current"),  # negative 838 kA
+    ],
+)
+def test_implausible_dc_values_are_rejected(payload: bytes, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        requests.dc_info(_scales()).parse(payload)
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        (_ac(mains_v=60000), "mains voltage"),  # 600 V
+        (_ac(inverter_v=45000), "inverter voltage"),
+        (_ac(period=5), "mains frequency"),  # 977 / 5 periods: 1954 Hz
+    ],
+)
+def test_implausible_ac_values_are_rejected(payload: bytes, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        requests.ac_info(1, _scales()).parse(payload)
+
+
+def test_ac_currents_times_the_factors_are_range_checked() -> None:
+    payload = bytearray(_ac(mains_i=30000))  # 300 A is possible …
+    assert requests.ac_info(1, _scales()).parse(bytes(payload)).mains_current == pytest.approx(300)
+    payload[1] = 200  # … 60 kA after a garbage back-feed factor is not
+    with pytest.raises(ValueError, match="mains current"):
+        requests.ac_info(1, _scales()).parse(bytes(payload))
+
+
+def test_mains_period_ff_is_no_ac_not_a_frequency() -> None:
+    assert requests.ac_info(1, _scales()).parse(_ac(period=0xFF)).mains_frequency == 0.0
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [(_config(maximum=60000), "maximum current limit"), (_config(actual=20000), "actual current limit")],
+)
+def test_absurd_current_limits_are_rejected(payload: bytes, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        requests.config().parse(payload)
+
+
+def test_info_frame_field_without_a_scale_is_not_reported_as_zero() -> None:
+    scales = _scales()
+    scales[RamVar.BATTERY_VOLTAGE] = RamVarInfo.unsupported(RamVar.BATTERY_VOLTAGE)
+    with pytest.raises(ValueError, match="no scale"):
+        requests.dc_info(scales).parse(_dc())
+
+
+@pytest.mark.parametrize("raw_scale", [0x7F9C, 0x0011, 0x3FFF])  # 1/100, bit 16, bit 16382
+def test_bit_variable_with_an_impossible_bit_is_rejected(raw_scale: int) -> None:
+    reply = b"\xffX\x8e" + raw_scale.to_bytes(2, "little") + b"\x8f\x00\x80"
+    with pytest.raises(ValueError, match="bit variable"):
+        requests.ram_info(ord("X"), RamVar.VIRTUAL_SWITCH).parse(reply)
+
+
+def test_ram_values_are_range_checked_with_scales() -> None:
+    scales = {RamVar.STATE_OF_CHARGE: RamVarInfo.from_raw(RamVar.STATE_OF_CHARGE, 0x8000 - 200, 0)}
+    request = requests.read_ram(ord("Z"), [RamVar.STATE_OF_CHARGE], scales)
+    assert request.parse(b"\xffZ\x85\x96\x00") == [150]  # 75 %
+    with pytest.raises(ValueError, match="RAM variable 13"):
+        request.parse(b"\xffZ\x85\xfa\x00")  # 125 %
+
+
+def test_ram_read_reply_with_another_value_count_is_rejected() -> None:
+    """A late reply to a three-variable read with the same letter must not answer a one-variable read."""
+    request = requests.read_ram(ord("X"), [RamVar.STATE_OF_CHARGE])
+    with pytest.raises(ValueError, match="malformed"):
+        request.parse(b"\xffX\x85\x10\x00\x20\x00\x30\x00")

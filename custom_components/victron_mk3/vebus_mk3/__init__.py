@@ -32,6 +32,7 @@ from .messages import ACInfo, ConfigInfo, DCInfo, LedStatus, VersionInfo
 from .probe import ProbeResult, ProbeStatus, probe
 from .sampler import Sampler
 from .status import DeviceStatus, StatusReader
+from .supervisor import LinkSupervisor
 from .uart import LinkStats
 from .variables import RamVarInfo
 
@@ -53,6 +54,7 @@ __all__ = [
     "LinkEvent",
     "LinkIOError",
     "LinkStats",
+    "LinkSupervisor",
     "Mk3Client",
     "Mk3Error",
     "NoAnswerError",

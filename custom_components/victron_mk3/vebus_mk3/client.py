@@ -38,6 +38,7 @@ from .messages import (
     DCInfo,
     LedStatus,
     VersionInfo,
+    is_known_frame,
     is_mk2,
     parse_version,
 )
@@ -244,7 +245,8 @@ class Mk3Client:
             raise NoAnswerError(f"no answer to {request.name} within {request.timeout} s") from None
         finally:
             self._pending = None
-        self._unanswered = 0
+        if not request.sent_unasked:
+            self._unanswered = 0
         return result
 
     def _frame_received(self, payload: bytes) -> None:
@@ -266,6 +268,8 @@ class Mk3Client:
 
     def _unsolicited(self, payload: bytes) -> None:
         self.stats.unsolicited += 1
+        if not is_known_frame(payload):
+            self.stats.unknown_frames += 1
         if is_mk2(payload, ord("V")):
             self._versions_since_first_unanswered += 1
             try:
@@ -379,7 +383,7 @@ class Mk3Client:
         supported = [v for v in wanted if self.scales[v].supported]
         for start in range(0, len(supported), requests.MAX_RAM_READ):
             chunk = supported[start : start + requests.MAX_RAM_READ]
-            raw = await self.request(requests.read_ram(next(self._letters), chunk))
+            raw = await self.request(requests.read_ram(next(self._letters), chunk, self.scales))
             if raw is None:
                 continue
             for var_id, value in zip(chunk, raw, strict=True):

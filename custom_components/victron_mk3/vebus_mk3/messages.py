@@ -20,7 +20,16 @@ from .const import (
     RamVar,
     SwitchRegister,
 )
-from .variables import RamVarInfo
+from .variables import (
+    AC_CURRENT_MAX,
+    AC_VOLTAGE_MAX,
+    CURRENT_LIMIT_MAX,
+    DC_CURRENT_MAX,
+    DC_VOLTAGE_MAX,
+    FREQUENCY_MAX,
+    RamVarInfo,
+    check_range,
+)
 
 INFO_FRAME_LENGTH = 15
 CONFIG_FRAME_LENGTH = 13
@@ -102,6 +111,20 @@ def is_mk2(payload: bytes, letter: int) -> bool:
     return len(payload) >= 2 and payload[0] == MK2_FRAME and payload[1] == letter
 
 
+def is_known_frame(payload: bytes) -> bool:
+    """True for frames of a kind this library parses: MK2 replies, DC/AC info, config.
+
+    Anything else (VE.Bus echoes, LED broadcasts, unknown info kinds, noise that passed the
+    checksum) is skipped and counted as unknown.
+    """
+    if len(payload) >= 2 and payload[0] == MK2_FRAME:
+        return True
+    kind = info_kind(payload)
+    if kind is not None:
+        return kind == DC_INFO_KIND or kind in AC_INFO_KINDS
+    return len(payload) >= CONFIG_FRAME_LENGTH and payload[0] == CONFIG_FRAME
+
+
 def parse_version(payload: bytes) -> VersionInfo:
     data = mk2_data(payload, ord("V"))
     if len(data) < 4:
@@ -140,15 +163,34 @@ def period_to_frequency(period: float) -> float:
     return 10 / period if period > 0 else 0.0
 
 
+def _scale(scales: dict[int, RamVarInfo], var_id: int) -> RamVarInfo:
+    """The scale of an info frame field (KeyError before discovery)."""
+    info = scales[var_id]
+    if not info.supported:
+        # Without a scale the field cannot be decoded; reporting 0 would be a wrong value.
+        raise ValueError(f"RAM variable {var_id} has no scale")
+    return info
+
+
+def _amps(name: str, value: float, maximum: float) -> float:
+    return check_range(name, value, -maximum, maximum)
+
+
+def _hertz(name: str, period: float) -> float:
+    return check_range(name, period_to_frequency(period), 0.0, FREQUENCY_MAX)
+
+
 def parse_dc_info(payload: bytes, scales: dict[int, RamVarInfo]) -> DCInfo:
     if info_kind(payload) != DC_INFO_KIND:
         raise ValueError("not a DC info frame")
-    current = scales[RamVar.BATTERY_CURRENT]
+    volts = _scale(scales, RamVar.BATTERY_VOLTAGE).decode(payload[6:8])
+    current = _scale(scales, RamVar.BATTERY_CURRENT)
+    period = _scale(scales, RamVar.INVERTER_PERIOD).decode(payload[14:15])
     return DCInfo(
-        voltage=scales[RamVar.BATTERY_VOLTAGE].decode(payload[6:8]),
-        inverter_current=current.decode(payload[8:11]),
-        charger_current=current.decode(payload[11:14]),
-        inverter_frequency=period_to_frequency(scales[RamVar.INVERTER_PERIOD].decode(payload[14:15])),
+        voltage=check_range("battery voltage", volts, 0.0, DC_VOLTAGE_MAX),
+        inverter_current=_amps("inverter-side current", current.decode(payload[8:11]), DC_CURRENT_MAX),
+        charger_current=_amps("charger-side current", current.decode(payload[11:14]), DC_CURRENT_MAX),
+        inverter_frequency=_hertz("inverter frequency", period),
     )
 
 
@@ -157,18 +199,20 @@ def parse_ac_info(payload: bytes, scales: dict[int, RamVarInfo]) -> ACInfo:
     if kind is None or kind not in AC_INFO_KINDS:
         raise ValueError("not an AC info frame")
     backfeed_factor, inverter_factor = payload[1], payload[2]
-    mains_period = payload[14]
+    mains_volts = _scale(scales, RamVar.MAINS_VOLTAGE).decode(payload[6:8])
+    mains_amps = _scale(scales, RamVar.MAINS_CURRENT).decode(payload[8:10]) * backfeed_factor
+    inverter_volts = _scale(scales, RamVar.INVERTER_VOLTAGE).decode(payload[10:12])
+    inverter_amps = _scale(scales, RamVar.INVERTER_CURRENT).decode(payload[12:14]) * inverter_factor
+    # 0xFF is reported as "no AC" by some units.
+    mains_period = 0.0 if payload[14] == 0xFF else _scale(scales, RamVar.MAINS_PERIOD).decode(payload[14:15])
     return ACInfo(
         phase=ac_phase_of_kind(kind),
         device_state=DeviceState(payload[4]),
-        mains_voltage=scales[RamVar.MAINS_VOLTAGE].decode(payload[6:8]),
-        mains_current=scales[RamVar.MAINS_CURRENT].decode(payload[8:10]) * backfeed_factor,
-        inverter_voltage=scales[RamVar.INVERTER_VOLTAGE].decode(payload[10:12]),
-        inverter_current=scales[RamVar.INVERTER_CURRENT].decode(payload[12:14]) * inverter_factor,
-        # 0xFF is reported as "no AC" by some units.
-        mains_frequency=0.0
-        if mains_period == 0xFF
-        else period_to_frequency(scales[RamVar.MAINS_PERIOD].decode(payload[14:15])),
+        mains_voltage=check_range("mains voltage", mains_volts, 0.0, AC_VOLTAGE_MAX),
+        mains_current=_amps("mains current", mains_amps, AC_CURRENT_MAX),
+        inverter_voltage=check_range("inverter voltage", inverter_volts, 0.0, AC_VOLTAGE_MAX),
+        inverter_current=_amps("inverter current", inverter_amps, AC_CURRENT_MAX),
+        mains_frequency=_hertz("mains frequency", mains_period),
     )
 
 
@@ -181,6 +225,8 @@ def parse_config(payload: bytes) -> ConfigInfo:
     actual = int.from_bytes(payload[10:12], "little") / 10
     if minimum > maximum:
         raise ValueError(f"config frame with minimum {minimum} A above maximum {maximum} A")
+    for name, amps in (("maximum", maximum), ("actual", actual)):
+        check_range(f"{name} current limit", amps, 0.0, CURRENT_LIMIT_MAX)
     return ConfigInfo(
         last_active_input=flags & 0x03,
         limit_overridden_by_panel=bool(flags & 0x04),

@@ -65,6 +65,8 @@ class Request(Generic[T]):
     matches: Callable[[bytes], bool]
     parse: Callable[[bytes], T]
     timeout: float = DEFAULT_TIMEOUT
+    # The interface also sends this reply unasked, so getting one proves nothing.
+    sent_unasked: bool = False
 
 
 def _mk2(letter: str, data: Sequence[int] = ()) -> bytes:
@@ -77,7 +79,7 @@ def _answers(letter: str) -> Callable[[bytes], bool]:
 
 
 def version() -> Request[VersionInfo]:
-    return Request("V", _mk2("V"), _answers("V"), parse_version)
+    return Request("V", _mk2("V"), _answers("V"), parse_version, sent_unasked=True)
 
 
 def select_address(address: int = 0) -> Request[None]:
@@ -168,8 +170,13 @@ def ram_info(letter: int, var_id: int) -> Request[RamVarInfo]:
     return Request(f"RAM info {var_id}", payload, lambda p: is_mk2(p, letter), parse)
 
 
-def read_ram(letter: int, var_ids: Sequence[int]) -> Request[list[int] | None]:
-    """Raw 16-bit values of up to three variables; None when any is unsupported."""
+def read_ram(
+    letter: int, var_ids: Sequence[int], scales: dict[int, RamVarInfo] | None = None
+) -> Request[list[int] | None]:
+    """Raw 16-bit values of up to three variables; None when any is unsupported.
+
+    With ``scales``, a reply whose decoded values are implausible is rejected.
+    """
     if not 0 < len(var_ids) <= MAX_RAM_READ:
         raise ValueError(f"read 1..{MAX_RAM_READ} variables at once")
 
@@ -177,9 +184,15 @@ def read_ram(letter: int, var_ids: Sequence[int]) -> Request[list[int] | None]:
         data = _w_reply(letter, payload)
         if data[0] == W_UNSUPPORTED:
             return None
-        if data[0] != W_RAM_VALUES or len(data) < 1 + 2 * len(var_ids):
+        # Exactly two bytes per id: a late reply to another read with this letter has more or fewer.
+        if data[0] != W_RAM_VALUES or len(data) != 1 + 2 * len(var_ids):
             raise ValueError(f"malformed RAM read reply {data.hex()}")
-        return [int.from_bytes(data[1 + 2 * i : 3 + 2 * i], "little") for i in range(len(var_ids))]
+        values = [int.from_bytes(data[1 + 2 * i : 3 + 2 * i], "little") for i in range(len(var_ids))]
+        for var_id, raw in zip(var_ids, values, strict=True):
+            info = scales.get(var_id) if scales is not None else None
+            if info is not None and info.supported:
+                info.check(info.decode(raw.to_bytes(2, "little")))
+        return values
 
     payload = bytes((MK2_FRAME, letter, W_READ_RAM, *var_ids))
     return Request("RAM read", payload, lambda p: is_mk2(p, letter), parse)

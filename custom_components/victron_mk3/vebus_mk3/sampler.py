@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Awaitable, Callable
+import contextlib
 from dataclasses import dataclass, replace
 import functools
 import time
@@ -23,6 +24,9 @@ from .status import POWER_VARS, DeviceStatus, StatusReader
 
 # The config frame costs the device > 750 ms; limits and switches rarely change.
 SLOW_INTERVAL = 10.0
+# A real MK3 needs about 0.4 s per cycle at 2400 baud, so this floor never delays it; it
+# only keeps a link with no speed limit (an unpaced simulator) from spinning the CPU.
+MIN_CYCLE = 0.25
 
 _T = TypeVar("_T")
 SampleListener = Callable[[DeviceStatus], None]
@@ -48,15 +52,22 @@ class Sampler:
     """Runs sampling cycles on a connected client and keeps the newest ``DeviceStatus``."""
 
     def __init__(
-        self, client: Mk3Client, reader: StatusReader | None = None, *, slow_interval: float = SLOW_INTERVAL
+        self,
+        client: Mk3Client,
+        reader: StatusReader | None = None,
+        *,
+        slow_interval: float = SLOW_INTERVAL,
+        min_cycle: float = MIN_CYCLE,
     ) -> None:
         self.client = client
         self.reader = reader or StatusReader(client)
         self.slow_interval = slow_interval
+        self.min_cycle = min_cycle
         self.latest: DeviceStatus | None = None
         self.stats = SamplerStats()
         self._listeners: list[SampleListener] = []
         self._commands: deque[_Command] = deque()
+        self._command_arrived = asyncio.Event()
         self._running = False
         self._slow_due = 0.0
 
@@ -78,13 +89,22 @@ class Sampler:
         """Sample until cancelled; a link fault ends the run with its ``Mk3Error``."""
         self._running = True
         try:
+            # The interface only sends its version unasked while idle, which sampling never is.
+            await self.client.get_version()
+            status = await self.reader.read()
             self.latest = replace(
-                await self.reader.read(), firmware_version=await self.client.get_firmware_version()
+                status,
+                interface_flags=await self.client.get_interface_flags(),
+                firmware_version=await self.client.get_firmware_version(),
             )
-            await self._read_slow()
+            await self._read_charger()
+            self._slow_due = time.monotonic() + self.slow_interval
             self._publish(self._current())
             while True:
+                started = time.monotonic()
                 await self._cycle()
+                if (spare := self.min_cycle - (time.monotonic() - started)) > 0:
+                    await self._idle(spare)
         except Mk3Error as err:
             self._fail_commands(err)
             raise
@@ -92,12 +112,22 @@ class Sampler:
             self._running = False
             self._fail_commands(NotConnectedError("sampling stopped"))
 
+    async def _idle(self, seconds: float) -> None:
+        """Wait out the rest of a too-fast cycle, but let a command in at once."""
+        self._command_arrived.clear()
+        if self._commands:
+            return
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await self._command_arrived.wait()
+
     async def command(self, write: Write) -> DeviceStatus:
         """Run ``write`` before the next sample, then confirm it by reading the device back."""
         if not self._running:
             raise NotConnectedError(f"{self.client.url} is not being sampled")
         done: asyncio.Future[DeviceStatus] = asyncio.get_running_loop().create_future()
         self._commands.append(_Command(write, done))
+        self._command_arrived.set()
         return await done
 
     async def _cycle(self) -> None:
@@ -127,6 +157,10 @@ class Sampler:
     async def _read_slow(self) -> None:
         self._slow_due = time.monotonic() + self.slow_interval
         await self._read_settings()
+        await self._read_charger()
+
+    async def _read_charger(self) -> None:
+        """Charge stage and state of charge: they change over minutes."""
         _state, stage = await self.client.get_device_state()
         soc = await self.client.read_ram([RamVar.STATE_OF_CHARGE])
         self._update(charge_stage=stage, ram={**self._current().ram, **soc})

@@ -23,7 +23,8 @@ class LinkStats:
     requests: int = 0
     timeouts: int = 0
     invalid_replies: int = 0
-    unsolicited: int = 0
+    unsolicited: int = 0  # frames no request was waiting for (the ~1 Hz version frame too)
+    unknown_frames: int = 0  # of those, frames of a kind no parser takes (VE.Bus echoes, noise)
     bytes_sent: int = 0
     bytes_received: int = 0
 

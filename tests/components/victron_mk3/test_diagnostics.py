@@ -16,7 +16,7 @@ from custom_components.victron_mk3.const import CONF_PORT, CONF_SERIAL_NUMBER, D
 from custom_components.victron_mk3.diagnostics import redact_port
 from custom_components.victron_mk3.vebus_mk3.simulator import SimulatorThread
 
-from .common import ENTRY_ID, unplug
+from .common import ENTRY_ID, unplug, wait_until
 
 BY_ID_NAME = "usb-VictronEnergy_MK3-USB_Interface_HQ2049ABCDE-if00-port0"
 
@@ -46,9 +46,10 @@ async def test_diagnostics(
     snapshot: SnapshotAssertion,
 ) -> None:
     """What a maintainer needs; nothing that names the adapter."""
-    await unplug(simulator, init_integration.runtime_data.client)
+    coordinator = init_integration.runtime_data
+    await unplug(simulator, coordinator.client)
     simulator.replug()
-    await init_integration.runtime_data.async_refresh()
+    await wait_until(lambda: coordinator.client.connected and coordinator.fault is None)
 
     diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, init_integration)
 
@@ -58,7 +59,10 @@ async def test_diagnostics(
     assert [kind for kind in kinds if kind != "timeout"][:3] == ["connected", "lost", "connected"]
     assert "timeout" in kinds  # L2 did not answer the phase detection
     assert diagnostics["link"]["stats"]["requests"] > 0
-    assert diagnostics == snapshot(exclude=props("at", "stats", "decoder", "events", "port"))
+    assert diagnostics["link"]["sampler"]["cycles"] > 0
+    assert diagnostics == snapshot(
+        exclude=props("at", "stats", "decoder", "events", "port", "sampler", "taken_at", "last_error")
+    )
     assert diagnostics["entry"]["data"]["port"].endswith("/serial/by-id/**REDACTED**")
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from homeassistant.components.select import ATTR_OPTION, DOMAIN as SELECT_DOMAIN, SERVICE_SELECT_OPTION
-from homeassistant.const import ATTR_ENTITY_ID, Platform
+from homeassistant.const import ATTR_ENTITY_ID, STATE_UNAVAILABLE, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import entity_registry as er
@@ -11,10 +11,11 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, snapshot_platform
 from syrupy.assertion import SnapshotAssertion
 
+from custom_components.victron_mk3.models import PanelMode
 from custom_components.victron_mk3.vebus_mk3 import SwitchState
 from custom_components.victron_mk3.vebus_mk3.simulator import MultiplusModel, Simulator, SimulatorThread
 
-from .common import unplug
+from .common import unplug, wait_until
 
 ENTITY_ID = "select.victron_mk3_remote_panel_mode"
 
@@ -93,12 +94,14 @@ async def test_select_while_unplugged(
     hass: HomeAssistant, init_integration: MockConfigEntry, simulator: SimulatorThread
 ) -> None:
     """With the link down the command fails at once and nothing is sent later."""
-    client = init_integration.runtime_data.client
-    await unplug(simulator, client)
+    coordinator = init_integration.runtime_data
+    await unplug(simulator, coordinator.client)
+    await wait_until(lambda: hass.states.get(ENTITY_ID).state == STATE_UNAVAILABLE)
+    await _select(hass, "off")  # an unavailable entity: Home Assistant does not call it
     with pytest.raises(HomeAssistantError) as err:
-        await _select(hass, "off")
+        await coordinator.async_set_remote_panel_state(PanelMode.OFF, None)
     assert err.value.translation_key == "link_down"
     simulator.replug()
-    await init_integration.runtime_data.async_refresh()
+    await wait_until(lambda: coordinator.last_update_success, 6)
     assert simulator.call(lambda sim: sim.count("S")) == 0
     assert simulator.call(lambda sim: sim.model.switch_state) is SwitchState.ON

@@ -10,12 +10,15 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, snapsh
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components.victron_mk3.coordinator import VictronMk3Coordinator
+from custom_components.victron_mk3.vebus_mk3 import InterfaceFlags
 from custom_components.victron_mk3.vebus_mk3.simulator import (
     FrontSwitch,
     MultiplusModel,
     Simulator,
     SimulatorThread,
 )
+
+from .common import fresh_reading
 
 
 @pytest.fixture
@@ -92,12 +95,13 @@ async def test_states_follow_the_device(
     def unplug_grid(sim: Simulator) -> None:
         sim.model.ac_input_present = False
         sim.model.front_switch = FrontSwitch.CHARGER_ONLY
+        # Standby keeps the interface powered; without it the Multi would now go to sleep.
+        sim.model.interface_flags |= InterfaceFlags.STANDBY
 
     assert hass.states.get("sensor.victron_mk3_device_state").state == "charge"
     assert hass.states.get("sensor.victron_mk3_lit_indicators").state == "mains|bulk"
     simulator.call(unplug_grid)
-    await coordinator.async_refresh()
-    await hass.async_block_till_done()
+    await fresh_reading(hass, coordinator)
 
     assert hass.states.get("sensor.victron_mk3_device_state").state == "off"
     assert hass.states.get("sensor.victron_mk3_front_panel_mode").state == "charger_only"
@@ -111,8 +115,7 @@ async def test_inverting(
 ) -> None:
     """Off grid the inverter carries the load from the battery."""
     simulator.call(lambda sim: setattr(sim.model, "ac_input_present", False))
-    await coordinator.async_refresh()
-    await hass.async_block_till_done()
+    await fresh_reading(hass, coordinator)
     assert hass.states.get("sensor.victron_mk3_device_state").state == "invert_full"
     assert hass.states.get("sensor.victron_mk3_lit_indicators").state == "inverter"
     assert float(hass.states.get("sensor.victron_mk3_battery_power").state) < 0

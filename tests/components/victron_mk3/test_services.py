@@ -17,7 +17,7 @@ from custom_components.victron_mk3.const import CONF_PORT, DOMAIN
 from custom_components.victron_mk3.vebus_mk3 import InterfaceFlags, SwitchState
 from custom_components.victron_mk3.vebus_mk3.simulator import MultiplusModel, SimulatorThread
 
-from .common import unplug
+from .common import unplug, wait_until
 
 
 def _device_id(hass: HomeAssistant, entry: MockConfigEntry) -> str:
@@ -118,8 +118,7 @@ async def test_device_down(
     assert err.value.translation_key == "link_down"
     assert simulator.url in str(err.value)
     simulator.replug()
-    await init_integration.runtime_data.async_refresh()
-    assert init_integration.runtime_data.last_update_success
+    await wait_until(lambda: init_integration.runtime_data.last_update_success, 6)
     assert simulator.call(lambda sim: sim.count("S")) == 0
 
 
@@ -195,9 +194,9 @@ async def test_probe_unplugged_and_back(
     assert "device" not in response
 
     simulator.replug()
+    await wait_until(lambda: coordinator.client.connected and coordinator.fault is None, 6)
     response = await _call(hass, "probe", {"device_id": device_id})
     assert response["result"] == "ok"
-    assert coordinator.client.connected
     assert coordinator.last_update_success
 
 

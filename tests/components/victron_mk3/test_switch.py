@@ -9,6 +9,7 @@ from homeassistant.const import (
     SERVICE_TURN_ON,
     STATE_OFF,
     STATE_ON,
+    STATE_UNAVAILABLE,
     Platform,
 )
 from homeassistant.core import HomeAssistant, State
@@ -25,7 +26,7 @@ from syrupy.assertion import SnapshotAssertion
 from custom_components.victron_mk3.vebus_mk3 import InterfaceFlags
 from custom_components.victron_mk3.vebus_mk3.simulator import SimulatorThread
 
-from .common import unplug
+from .common import unplug, wait_until
 
 ENTITY_ID = "switch.victron_mk3_remote_panel_standby"
 
@@ -73,9 +74,9 @@ async def test_restored_after_restart(
     mock_restore_cache(hass, [State(ENTITY_ID, STATE_ON)])
     mock_config_entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
-    await hass.async_block_till_done(wait_background_tasks=True)
+    await hass.async_block_till_done()
     assert hass.states.get(ENTITY_ID).state == STATE_ON
-    assert _standby(simulator)
+    await wait_until(lambda: _standby(simulator))
     assert simulator.call(lambda sim: sim.count("S")) == 0
 
 
@@ -83,10 +84,10 @@ async def test_turn_on_while_unplugged(
     hass: HomeAssistant, init_integration: MockConfigEntry, simulator: SimulatorThread
 ) -> None:
     """No link: a translated error at once, and the switch stays off."""
-    await unplug(simulator, init_integration.runtime_data.client)
+    coordinator = init_integration.runtime_data
+    await unplug(simulator, coordinator.client)
+    await wait_until(lambda: hass.states.get(ENTITY_ID).state == STATE_UNAVAILABLE)
     with pytest.raises(HomeAssistantError) as err:
-        await hass.services.async_call(
-            SWITCH_DOMAIN, SERVICE_TURN_ON, {ATTR_ENTITY_ID: ENTITY_ID}, blocking=True
-        )
+        await coordinator.async_set_standby(True)
     assert err.value.translation_key == "link_down"
-    assert hass.states.get(ENTITY_ID).state == STATE_OFF
+    assert not coordinator.standby_requested

@@ -1,0 +1,82 @@
+"""Keeps a link alive: reopens the port, waits for a sleeping device, restarts sampling.
+
+Faults are reported once per occurrence through ``on_fault``; samples flow through the
+sampler's listeners. Nobody has to reload anything after a USB fault or a sleeping Multi.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+import logging
+
+from .client import Mk3Client
+from .exceptions import LinkIOError, Mk3Error
+from .sampler import Sampler
+from .status import DeviceStatus
+
+_LOGGER = logging.getLogger(__package__)
+
+# First retry quickly (a glitch), then back off, but never beyond MAX_BACKOFF: once the
+# port exists again the link is back within that time.
+MIN_BACKOFF = 0.25
+MAX_BACKOFF = 5.0
+
+FaultListener = Callable[[Mk3Error], None]
+ConnectedHook = Callable[[], Awaitable[None]]
+
+
+class LinkSupervisor:
+    """Runs ``sampler`` on ``client`` forever, healing the link in between."""
+
+    def __init__(
+        self,
+        client: Mk3Client,
+        sampler: Sampler,
+        on_fault: FaultListener,
+        *,
+        on_connected: ConnectedHook | None = None,
+        max_backoff: float = MAX_BACKOFF,
+    ) -> None:
+        self.client = client
+        self.sampler = sampler
+        self.max_backoff = max_backoff
+        self._on_fault = on_fault
+        self._on_connected = on_connected
+        self._backoff = MIN_BACKOFF
+        self._frame_arrived = asyncio.Event()
+        sampler.add_listener(self._sampled)
+        client.add_frame_listener(self._frame)
+
+    async def run(self) -> None:
+        """Until cancelled."""
+        while True:
+            try:
+                await self.client.connect()
+                if self._on_connected is not None:
+                    await self._on_connected()
+                await self.sampler.run()
+            except Mk3Error as err:
+                self._on_fault(err)
+                if isinstance(err, LinkIOError):
+                    # A read or write failed: open the port afresh next time.
+                    await self.client.close()
+                await self._pause()
+
+    async def _pause(self) -> None:
+        """Wait for the backoff, or less when the device starts talking again."""
+        self._frame_arrived.clear()
+        delay, self._backoff = self._backoff, min(self._backoff * 2, self.max_backoff)
+        _LOGGER.debug("%s: retrying in at most %.2f s", self.client.url, delay)
+        try:
+            async with asyncio.timeout(delay):
+                await self._frame_arrived.wait()
+        except TimeoutError:
+            pass
+
+    def _sampled(self, _status: DeviceStatus) -> None:
+        self._backoff = MIN_BACKOFF
+
+    def _frame(self, _payload: bytes) -> None:
+        # Unsolicited frames (the 1 Hz version frame) mean the device is awake again.
+        self._frame_arrived.set()

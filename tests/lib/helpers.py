@@ -1,0 +1,19 @@
+"""Helpers shared by the library tests."""
+
+from __future__ import annotations
+
+from custom_components.victron_mk3.vebus_mk3.frame import MAX_PAYLOAD_LENGTH
+
+
+def ambiguous(garbage: bytes, frame: bytes) -> bool:
+    """True when bytes starting in the garbage also form a valid frame reaching into ``frame``.
+
+    Such a stream has two valid parses (about 1 in 256 per candidate); no decoder can tell them apart.
+    """
+    stream = garbage + frame
+    for start, length in enumerate(garbage):
+        end = start + length + 2
+        in_reach = 0 < length <= MAX_PAYLOAD_LENGTH and len(garbage) < end <= len(stream)
+        if in_reach and sum(stream[start:end]) & 0xFF == 0:
+            return True
+    return False
