@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from .ha import measure_home_assistant
 from .link import Row, measure_link
 from .recovery import measure_recovery
 
@@ -12,6 +13,8 @@ async def main() -> None:
     rows: list[Row] = []
     await measure_link(rows)
     await measure_recovery(rows)
+    await measure_home_assistant(rows)
+    await measure_home_assistant(rows, interval=0.5)
     print("| measure | value | target |")
     print("|---|---|---|")
     for row in rows:

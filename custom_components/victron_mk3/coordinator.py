@@ -24,6 +24,9 @@ from .const import CONF_PHASES, CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL, DOMAI
 from .errors import error_translation, link_down, not_confirmed, probe_status
 from .models import SWITCH_STATES, PanelMode, VictronMk3Data, remote_panel_mode
 from .vebus_mk3 import (
+    ChargeAction,
+    ChargeStage,
+    DeviceState,
     DeviceStatus,
     InterfaceFlags,
     LinkSupervisor,
@@ -46,6 +49,14 @@ LIMIT_TOLERANCE = 0.05
 FIRST_SAMPLE_TIMEOUT = 15.0
 # A device asleep this long while standby is off gets a repair issue explaining why.
 ASLEEP_REPAIR_AFTER = 180.0
+# The stages that confirm a forced one (absorption is reported as forced or repeated).
+FORCED_STAGES: dict[ChargeAction, frozenset[ChargeStage]] = {
+    ChargeAction.ABSORPTION: frozenset(
+        {ChargeStage.ABSORPTION, ChargeStage.FORCED_ABSORPTION, ChargeStage.REPEATED_ABSORPTION}
+    ),
+    ChargeAction.FLOAT: frozenset({ChargeStage.FLOAT}),
+    ChargeAction.EQUALISE: frozenset({ChargeStage.EQUALISE}),
+}
 
 
 class VictronMk3Coordinator(DataUpdateCoordinator[VictronMk3Data]):
@@ -221,11 +232,13 @@ class VictronMk3Coordinator(DataUpdateCoordinator[VictronMk3Data]):
             )
 
         async def write(client: Mk3Client) -> None:
-            # Never let the library's "None = maximum" apply: a mode change keeps the limit,
-            # read from the device right before (it may have changed on the panel).
+            # Never let the library's "None = maximum" apply: a mode change keeps the limit.
+            # The sampled limit is at most one slow interval old; reading it afresh would cost
+            # the device's ~0.8 s config frame before every mode change.
             limit = current_limit
             if limit is None:
-                limit = (await client.get_config()).current_limit
+                latest = self.sampler.latest
+                limit = (latest.config if latest else await client.get_config()).current_limit
             LOGGER.debug("Setting remote panel state %s, current limit %s A", mode, limit)
             await client.set_state(SWITCH_STATES[mode], limit)
 
@@ -245,6 +258,27 @@ class VictronMk3Coordinator(DataUpdateCoordinator[VictronMk3Data]):
         flags = status.interface_flags
         if flags is None or (InterfaceFlags.STANDBY in flags) is not enabled:
             raise not_confirmed("standby" if enabled else "no standby", str(flags))
+
+    async def async_force_charge_stage(self, action: ChargeAction) -> None:
+        """Force absorption, float or equalise; confirmed by the stage the device answers with."""
+        reply: list[tuple[DeviceState, ChargeStage]] = []
+
+        async def write(client: Mk3Client) -> None:
+            LOGGER.debug("Forcing charge stage %s", action.name)
+            reply.append(await client.force_charge_stage(action))
+
+        await self._async_command(write)
+        # The read-back holds the settings only: fetch the charger's stage on the next cycle.
+        self.sampler.request_slow_read()
+        state, stage = reply[0]
+        if state is not DeviceState.CHARGE:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="not_charging",
+                translation_placeholders={"state": state.name.lower()},
+            )
+        if stage not in FORCED_STAGES[action]:
+            raise not_confirmed(action.name.lower(), stage.name.lower())
 
     @callback
     def async_restore_standby(self, enabled: bool) -> None:
