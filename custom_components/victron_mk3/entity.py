@@ -15,6 +15,13 @@ def entity_unique_id(entry_id: str, key: str) -> str:
     return f"{entry_id}-{key}"
 
 
+def firmware_text(version: int | None) -> str | None:
+    """The Multi's firmware as VictronConnect shows it (AA BB CCC: 2623506 is "506"), full number after."""
+    if version is None:
+        return None
+    return f"{version % 1000} ({version})"
+
+
 class VictronMk3Entity(CoordinatorEntity[VictronMk3Coordinator]):
     """An entity of the device behind one MK3 interface."""
 
@@ -26,11 +33,13 @@ class VictronMk3Entity(CoordinatorEntity[VictronMk3Coordinator]):
         self.entity_description = description
         entry = coordinator.config_entry
         self._attr_unique_id = entity_unique_id(entry.entry_id, description.key)
-        version = coordinator.data.interface_version
+        interface_version = coordinator.data.interface_version
         self._attr_device_info = DeviceInfo(
             identifiers={(DOMAIN, entry.entry_id)},
             manufacturer=MANUFACTURER,
             model=entry.data.get(CONF_MODEL) or DEFAULT_MODEL,
             serial_number=entry.data.get(CONF_SERIAL_NUMBER),
-            sw_version=str(version) if version is not None else None,
+            sw_version=firmware_text(coordinator.data.status.firmware_version),
+            # The MK3's own firmware: it is the hardware between Home Assistant and the device.
+            hw_version=f"MK3 {interface_version}" if interface_version is not None else None,
         )

@@ -6,32 +6,37 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from homeassistant.components.sensor import (
+    RestoreSensor,
     SensorDeviceClass,
     SensorEntity,
     SensorEntityDescription,
     SensorStateClass,
 )
 from homeassistant.const import (
+    PERCENTAGE,
     EntityCategory,
     UnitOfElectricCurrent,
     UnitOfElectricPotential,
+    UnitOfEnergy,
     UnitOfFrequency,
     UnitOfPower,
 )
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
-from .coordinator import VictronMk3ConfigEntry
+from .coordinator import VictronMk3ConfigEntry, VictronMk3Coordinator
+from .energy import EnergyIntegrator
 from .entity import VictronMk3Entity
 from .models import PanelMode, VictronMk3Data, actual_mode, front_panel_mode, indicator_names
-from .vebus_mk3 import ACInfo, DeviceState
+from .vebus_mk3 import ACInfo, ChargeStage, DeviceState, DeviceStatus
 
 # Coordinator-based: no entity polls by itself.
 PARALLEL_UPDATES = 0
 
 PANEL_MODES = [mode.value for mode in PanelMode]
 DEVICE_STATES = [state.name.lower() for state in DeviceState]
+CHARGE_STAGES = [stage.name.lower() for stage in ChargeStage]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -39,6 +44,16 @@ class VictronMk3SensorEntityDescription(SensorEntityDescription):
     """A sensor and how to read it from a poll."""
 
     value_fn: Callable[[VictronMk3Data], StateType]
+    # Created only when this holds for the reading at setup (e.g. the device reports the value).
+    supported_fn: Callable[[VictronMk3Data], bool] = lambda _data: True
+
+
+def _charge_stage(data: VictronMk3Data) -> str | None:
+    """The stage means something only while charging (the device then says ``init``)."""
+    stage = data.status.charge_stage
+    if stage is None or data.status.device_state is not DeviceState.CHARGE:
+        return None
+    return stage.name.lower()
 
 
 SENSORS: tuple[VictronMk3SensorEntityDescription, ...] = (
@@ -112,6 +127,25 @@ SENSORS: tuple[VictronMk3SensorEntityDescription, ...] = (
         options=DEVICE_STATES,
         value_fn=lambda data: data.status.device_state.name.lower(),
     ),
+    # Only with a battery monitor (e.g. a BMV or the Multi's own, configured in VEConfigure).
+    VictronMk3SensorEntityDescription(
+        key="battery_state_of_charge",
+        translation_key="battery_state_of_charge",
+        device_class=SensorDeviceClass.BATTERY,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=PERCENTAGE,
+        suggested_display_precision=0,
+        value_fn=lambda data: data.status.state_of_charge,
+        supported_fn=lambda data: data.status.state_of_charge is not None,
+    ),
+    # The charger's sub-state; unknown while the device is not charging.
+    VictronMk3SensorEntityDescription(
+        key="charge_stage",
+        translation_key="charge_stage",
+        device_class=SensorDeviceClass.ENUM,
+        options=CHARGE_STAGES,
+        value_fn=_charge_stage,
+    ),
     VictronMk3SensorEntityDescription(
         key="actual_mode",
         translation_key="actual_mode",
@@ -179,6 +213,36 @@ SENSORS: tuple[VictronMk3SensorEntityDescription, ...] = (
 )
 
 
+@dataclass(frozen=True, kw_only=True)
+class VictronMk3EnergySensorEntityDescription(SensorEntityDescription):
+    """An energy counter and the power (W, counted while positive) it integrates."""
+
+    power_fn: Callable[[DeviceStatus], float | None]
+
+
+def _negated(value: float | None) -> float | None:
+    return None if value is None else -value
+
+
+ENERGY_SENSORS: tuple[VictronMk3EnergySensorEntityDescription, ...] = tuple(
+    VictronMk3EnergySensorEntityDescription(
+        key=key,
+        translation_key=key,
+        device_class=SensorDeviceClass.ENERGY,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        suggested_display_precision=2,
+        power_fn=power_fn,
+    )
+    for key, power_fn in (
+        ("battery_charged_energy", lambda status: status.dc.power),
+        ("battery_discharged_energy", lambda status: _negated(status.dc.power)),
+        ("ac_input_energy", lambda status: status.ac_input_power),
+        ("ac_output_energy", lambda status: status.ac_output_power),
+    )
+)
+
+
 def _phase_sensor(
     phase: int,
     base_key: str,
@@ -228,10 +292,11 @@ async def async_setup_entry(
 ) -> None:
     """Add the sensors, with AC sensors for each phase the device has."""
     coordinator = entry.runtime_data
-    descriptions = [*SENSORS]
+    descriptions = [description for description in SENSORS if description.supported_fn(coordinator.data)]
     for phase in sorted(coordinator.data.status.ac):
         descriptions.extend(phase_sensors(phase))
     async_add_entities(VictronMk3Sensor(coordinator, description) for description in descriptions)
+    async_add_entities(VictronMk3EnergySensor(coordinator, description) for description in ENERGY_SENSORS)
 
 
 class VictronMk3Sensor(VictronMk3Entity, SensorEntity):
@@ -243,3 +308,34 @@ class VictronMk3Sensor(VictronMk3Entity, SensorEntity):
     def native_value(self) -> StateType:
         """The value of the last poll."""
         return self.entity_description.value_fn(self.coordinator.data)
+
+
+class VictronMk3EnergySensor(VictronMk3Entity, RestoreSensor):
+    """Energy integrated from every sample; kept over restarts, written at the publish interval."""
+
+    entity_description: VictronMk3EnergySensorEntityDescription
+
+    def __init__(
+        self, coordinator: VictronMk3Coordinator, description: VictronMk3EnergySensorEntityDescription
+    ) -> None:
+        """Start from zero until the restored total is known."""
+        super().__init__(coordinator, description)
+        self._energy = EnergyIntegrator()
+
+    async def async_added_to_hass(self) -> None:
+        """Continue from the total before the restart, then count every sample."""
+        await super().async_added_to_hass()
+        if (last := await self.async_get_last_sensor_data()) is not None and isinstance(
+            last.native_value, (int, float)
+        ):
+            self._energy = EnergyIntegrator(float(last.native_value))
+        self.async_on_remove(self.coordinator.async_add_sample_listener(self._async_on_sample))
+
+    @callback
+    def _async_on_sample(self, status: DeviceStatus) -> None:
+        self._energy.add(status.taken_at, self.entity_description.power_fn(status))
+
+    @property
+    def native_value(self) -> float:
+        """The total in kWh."""
+        return round(self._energy.total_kwh, 6)

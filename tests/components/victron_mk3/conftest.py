@@ -76,7 +76,14 @@ def mock_config_entry(simulator: SimulatorThread) -> MockConfigEntry:
 @pytest.fixture
 def platforms() -> list[Platform]:
     """All platforms unless a test module narrows them (snapshot_platform wants one)."""
-    return [Platform.NUMBER, Platform.SELECT, Platform.SENSOR, Platform.SWITCH]
+    return [
+        Platform.BINARY_SENSOR,
+        Platform.BUTTON,
+        Platform.NUMBER,
+        Platform.SELECT,
+        Platform.SENSOR,
+        Platform.SWITCH,
+    ]
 
 
 @pytest.fixture

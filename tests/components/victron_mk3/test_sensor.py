@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from homeassistant.const import Platform
+from collections.abc import Iterator
+from unittest.mock import patch
+
+from homeassistant.const import STATE_UNKNOWN, Platform
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, snapshot_platform
 from syrupy.assertion import SnapshotAssertion
 
+from custom_components.victron_mk3.const import DOMAIN
 from custom_components.victron_mk3.coordinator import VictronMk3Coordinator
-from custom_components.victron_mk3.vebus_mk3 import InterfaceFlags
+from custom_components.victron_mk3.sensor import VictronMk3EnergySensor
+from custom_components.victron_mk3.vebus_mk3 import ChargeStage, InterfaceFlags
 from custom_components.victron_mk3.vebus_mk3.simulator import (
     FrontSwitch,
     MultiplusModel,
@@ -27,14 +32,21 @@ def platforms() -> list[Platform]:
     return [Platform.SENSOR]
 
 
-@pytest.mark.usefixtures("all_entities_enabled")
+@pytest.fixture
+def energy_frozen() -> Iterator[None]:
+    """Energy counters ignore samples: their totals would depend on the wall clock."""
+    with patch.object(VictronMk3EnergySensor, "_async_on_sample"):
+        yield
+
+
+@pytest.mark.usefixtures("all_entities_enabled", "energy_frozen")
 async def test_sensors(
     hass: HomeAssistant,
     init_integration: MockConfigEntry,
     entity_registry: er.EntityRegistry,
     snapshot: SnapshotAssertion,
 ) -> None:
-    """Every sensor of a single-phase MultiPlus-II charging from the grid."""
+    """Every sensor of a single-phase MultiPlus-II charging from the grid (energy kept at 0)."""
     await snapshot_platform(hass, entity_registry, snapshot, init_integration.entry_id)
 
 
@@ -120,3 +132,66 @@ async def test_inverting(
     assert hass.states.get("sensor.victron_mk3_lit_indicators").state == "inverter"
     assert float(hass.states.get("sensor.victron_mk3_battery_power").state) < 0
     assert float(hass.states.get("sensor.victron_mk3_battery_discharge_current").state) > 0
+
+
+async def test_state_of_charge_and_charge_stage(
+    hass: HomeAssistant, coordinator: VictronMk3Coordinator, simulator: SimulatorThread
+) -> None:
+    """With a battery monitor the SOC is reported; the charge stage follows the charger."""
+    assert float(hass.states.get("sensor.victron_mk3_battery_state_of_charge").state) == pytest.approx(75.0)
+    assert hass.states.get("sensor.victron_mk3_charge_stage").state == "bulk"
+
+    def float_stage(sim: Simulator) -> None:
+        sim.model.soc = 0.99
+        sim.model.charge_stage = ChargeStage.FLOAT
+
+    simulator.call(float_stage)
+    await fresh_reading(hass, coordinator)
+    assert float(hass.states.get("sensor.victron_mk3_battery_state_of_charge").state) == pytest.approx(99.0)
+    assert hass.states.get("sensor.victron_mk3_charge_stage").state == "float"
+
+
+async def test_charge_stage_unknown_while_not_charging(
+    hass: HomeAssistant, coordinator: VictronMk3Coordinator, simulator: SimulatorThread
+) -> None:
+    """Off grid the charger has no stage: the sensor is unknown, not unavailable."""
+    simulator.call(lambda sim: setattr(sim.model, "ac_input_present", False))
+    await fresh_reading(hass, coordinator)
+    assert hass.states.get("sensor.victron_mk3_device_state").state == "invert_full"
+    assert hass.states.get("sensor.victron_mk3_charge_stage").state == STATE_UNKNOWN
+
+
+@pytest.mark.parametrize("model", [MultiplusModel(battery_monitor=False)])
+async def test_no_state_of_charge_without_battery_monitor(
+    hass: HomeAssistant, init_integration: MockConfigEntry, entity_registry: er.EntityRegistry
+) -> None:
+    """A device without a battery monitor gets no SOC entity at all (not an unknown one)."""
+    assert coordinator_of(init_integration).data.status.state_of_charge is None
+    assert hass.states.get("sensor.victron_mk3_battery_state_of_charge") is None
+    assert (
+        entity_registry.async_get_entity_id(
+            "sensor", "victron_mk3", f"{init_integration.entry_id}-battery_state_of_charge"
+        )
+        is None
+    )
+    # The rest of the sensors are there as usual.
+    assert hass.states.get("sensor.victron_mk3_charge_stage") is not None
+
+
+async def test_device_firmware_versions(
+    hass: HomeAssistant, init_integration: MockConfigEntry, device_registry: dr.DeviceRegistry
+) -> None:
+    """The device shows the Multi's firmware; the interface's is the hardware version and a sensor."""
+    device = device_registry.async_get_device_by_identifier(
+        (DOMAIN, init_integration.entry_id), init_integration.entry_id
+    )
+    assert device is not None
+    assert device.sw_version == "506 (2623506)"
+    assert device.hw_version == "MK3 1170216"
+    assert hass.states.get("sensor.victron_mk3_interface_firmware_version").state == "1170216"
+
+
+def coordinator_of(entry: MockConfigEntry) -> VictronMk3Coordinator:
+    """The entry's coordinator."""
+    coordinator: VictronMk3Coordinator = entry.runtime_data
+    return coordinator

@@ -9,9 +9,11 @@ import re
 import pytest
 import yaml
 
+from custom_components.victron_mk3.binary_sensor import BINARY_SENSORS
+from custom_components.victron_mk3.button import BUTTONS
 from custom_components.victron_mk3.number import REMOTE_PANEL_CURRENT_LIMIT
 from custom_components.victron_mk3.select import REMOTE_PANEL_MODE
-from custom_components.victron_mk3.sensor import SENSORS, phase_sensors
+from custom_components.victron_mk3.sensor import ENERGY_SENSORS, SENSORS, phase_sensors
 from custom_components.victron_mk3.switch import REMOTE_PANEL_STANDBY
 from custom_components.victron_mk3.vebus_mk3 import ProbeStatus
 
@@ -36,7 +38,9 @@ def test_translation_is_strings(strings: dict) -> None:
 def test_entity_names(strings: dict) -> None:
     """Every entity's translation key has a name; enum states have texts."""
     descriptions = {
-        "sensor": [*SENSORS, *phase_sensors(1), *phase_sensors(2)],
+        "binary_sensor": [*BINARY_SENSORS],
+        "button": [*BUTTONS],
+        "sensor": [*SENSORS, *ENERGY_SENSORS, *phase_sensors(1), *phase_sensors(2)],
         "select": [REMOTE_PANEL_MODE],
         "number": [REMOTE_PANEL_CURRENT_LIMIT],
         "switch": [REMOTE_PANEL_STANDBY],
