@@ -13,7 +13,13 @@ import time
 
 from custom_components.victron_mk3.vebus_mk3 import Mk3Client, SwitchState, probe
 from custom_components.victron_mk3.vebus_mk3.sampler import Sampler
-from custom_components.victron_mk3.vebus_mk3.simulator import BYTE_TIME, Mk3Device, MultiplusModel, Simulator
+from custom_components.victron_mk3.vebus_mk3.simulator import (
+    BYTE_TIME,
+    Mk3Device,
+    MultiplusModel,
+    Simulator,
+    SimulatorThread,
+)
 
 BYTES_PER_SECOND = 1 / BYTE_TIME
 CYCLES = 12
@@ -119,3 +125,30 @@ def _median_p95(values: list[float]) -> str:
     ordered = sorted(values)
     p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
     return f"{statistics.median(ordered):.3f} / {p95:.3f} s"
+
+
+async def measure_loop_cost(rows: list[Row]) -> None:
+    """CPU the event loop spends per sampling cycle (the simulator runs in its own thread)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        sim = SimulatorThread(link=str(Path(tmp) / "tty"), paced=True, time_scale=0.0)
+        sim.start()
+        try:
+            client = Mk3Client(sim.url)
+            await client.connect()
+            sampler = Sampler(client, slow_interval=3600)
+            task = asyncio.create_task(sampler.run())
+            await _wait_cycles(sampler, 2)
+            done = asyncio.Event()
+            target = sampler.stats.cycles + CYCLES
+            sampler.add_listener(lambda _status: done.set() if sampler.stats.cycles >= target else None)
+            cpu, cycles = time.thread_time(), sampler.stats.cycles
+            await done.wait()
+            per_cycle = (time.thread_time() - cpu) / (sampler.stats.cycles - cycles)
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            await client.close()
+        finally:
+            sim.stop()
+    rows.append(
+        Row("event-loop CPU per sampling cycle (client side)", f"{per_cycle * 1000:.2f} ms", "< 1 ms")
+    )

@@ -135,7 +135,7 @@ async def states_of(api: HomeAssistantClient, entity_ids: list[str]) -> set[str]
     return {states[entity_id]["state"] for entity_id in entity_ids}
 
 
-ENTITY_ID = re.compile(r"\b(?:sensor|select|number|switch)\.victron_mk3_\w+")
+ENTITY_ID = re.compile(r"\b(?:sensor|binary_sensor|select|number|switch|button)\.victron_mk3_\w+")
 LOG_RECORD = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+ (\w+) \(([^)]*)\) \[([^\]]+)\] ", re.MULTILINE)
 EXPECTED_WARNINGS = (
     "We found a custom integration victron_mk3",  # every custom integration gets this one
