@@ -15,6 +15,7 @@ from homeassistant.components.sensor import (
 from homeassistant.const import (
     PERCENTAGE,
     EntityCategory,
+    UnitOfApparentPower,
     UnitOfElectricCurrent,
     UnitOfElectricPotential,
     UnitOfEnergy,
@@ -249,6 +250,8 @@ def _phase_sensor(
     device_class: SensorDeviceClass,
     unit: str,
     read: Callable[[ACInfo], float],
+    *,
+    enabled: bool | None = None,
 ) -> VictronMk3SensorEntityDescription:
     def value(data: VictronMk3Data) -> StateType:
         info = data.status.ac.get(phase)
@@ -263,7 +266,7 @@ def _phase_sensor(
         native_unit_of_measurement=unit,
         suggested_display_precision=1,
         # Most devices are single-phase: L2-L4 are there for the few that are not.
-        entity_registry_enabled_default=phase == 1,
+        entity_registry_enabled_default=phase == 1 if enabled is None else enabled,
         value_fn=value,
     )
 
@@ -282,6 +285,23 @@ def phase_sensors(phase: int) -> tuple[VictronMk3SensorEntityDescription, ...]:
         _phase_sensor(phase, "ac_input_frequency", frequency, hertz, lambda info: info.mains_frequency),
         _phase_sensor(phase, "ac_output_voltage", voltage, volt, lambda info: info.inverter_voltage),
         _phase_sensor(phase, "ac_output_current", current, ampere, lambda info: info.inverter_current),
+        # The power variables describe the addressed unit only; per phase there is V x I.
+        _phase_sensor(
+            phase,
+            "ac_input_apparent_power",
+            SensorDeviceClass.APPARENT_POWER,
+            UnitOfApparentPower.VOLT_AMPERE,
+            lambda info: info.mains_voltage * info.mains_current,
+            enabled=False,
+        ),
+        _phase_sensor(
+            phase,
+            "ac_output_apparent_power",
+            SensorDeviceClass.APPARENT_POWER,
+            UnitOfApparentPower.VOLT_AMPERE,
+            lambda info: info.inverter_voltage * abs(info.inverter_current),
+            enabled=False,
+        ),
     )
 
 
