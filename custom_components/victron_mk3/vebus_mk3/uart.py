@@ -43,6 +43,7 @@ class Mk3Protocol(asyncio.Protocol):
         self._connection_lost = connection_lost
         self._transport: asyncio.WriteTransport | None = None
         self._stall_timer: asyncio.TimerHandle | None = None
+        self._last_data = 0.0
         self.decoder = FrameDecoder()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -53,6 +54,7 @@ class Mk3Protocol(asyncio.Protocol):
         self._stats.bytes_received += len(data)
         if _LOGGER.isEnabledFor(logging.DEBUG):
             _LOGGER.debug("<< %s", data.hex(" "))
+        self._last_data = asyncio.get_running_loop().time()
         self._deliver(self.decoder.feed(data))
         self._arm_stall_timer()
 
@@ -82,13 +84,21 @@ class Mk3Protocol(asyncio.Protocol):
             self._frame_received(payload)
 
     def _arm_stall_timer(self) -> None:
-        self._cancel_stall_timer()
-        if self.decoder.pending:
+        # Bytes arrive one by one at 2400 baud: keep a running timer instead of
+        # replacing it per byte; it checks on expiry whether the buffer really stalled.
+        if not self.decoder.pending:
+            self._cancel_stall_timer()
+        elif self._stall_timer is None:
             loop = asyncio.get_running_loop()
             self._stall_timer = loop.call_later(STALL_TIMEOUT, self._stalled)
 
     def _stalled(self) -> None:
         self._stall_timer = None
+        loop = asyncio.get_running_loop()
+        quiet_for = loop.time() - self._last_data
+        if self.decoder.pending and quiet_for < STALL_TIMEOUT:
+            self._stall_timer = loop.call_later(STALL_TIMEOUT - quiet_for, self._stalled)
+            return
         self._deliver(self.decoder.discard_stalled())
         self._arm_stall_timer()
 
