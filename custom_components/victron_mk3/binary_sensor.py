@@ -15,6 +15,7 @@ from .coordinator import VictronMk3ConfigEntry
 from .entity import VictronMk3Entity
 from .models import VictronMk3Data
 from .vebus_mk3 import DeviceState, Led
+from .vebus_mk3.status import LEDS, ac_part
 
 # Coordinator-based: no entity polls by itself.
 PARALLEL_UPDATES = 0
@@ -31,6 +32,7 @@ class VictronMk3BinarySensorEntityDescription(BinarySensorEntityDescription):
     """A binary sensor and how to read it from a sample."""
 
     value_fn: Callable[[VictronMk3Data], bool | None]
+    part: str  # the part of a reading the state comes from (vebus_mk3.status)
 
 
 def _indicator(
@@ -39,9 +41,9 @@ def _indicator(
     """On while the indicator is lit or blinking (blinking: e.g. mains found but not yet connected)."""
     name = (led.name or "").lower()
 
-    def value(data: VictronMk3Data) -> bool:
+    def value(data: VictronMk3Data) -> bool | None:
         leds = data.status.leds
-        return led in leds.on or led in leds.blink
+        return None if leds is None else led in leds.on or led in leds.blink
 
     return VictronMk3BinarySensorEntityDescription(
         key=f"{name}_indicator",
@@ -52,6 +54,7 @@ def _indicator(
         if device_class is BinarySensorDeviceClass.PROBLEM
         else EntityCategory.DIAGNOSTIC,
         value_fn=value,
+        part=LEDS,
     )
 
 
@@ -65,12 +68,16 @@ BINARY_SENSORS: tuple[VictronMk3BinarySensorEntityDescription, ...] = (
         translation_key="mains_present",
         device_class=BinarySensorDeviceClass.POWER,
         value_fn=_mains_present,
+        part=ac_part(1),
     ),
     VictronMk3BinarySensorEntityDescription(
         key="inverter_on",
         translation_key="inverter_on",
         device_class=BinarySensorDeviceClass.RUNNING,
-        value_fn=lambda data: data.status.device_state in INVERTING_STATES,
+        value_fn=lambda data: (
+            None if (state := data.status.device_state) is None else state in INVERTING_STATES
+        ),
+        part=ac_part(1),
     ),
     _indicator(Led.MAINS),
     _indicator(Led.ABSORPTION),

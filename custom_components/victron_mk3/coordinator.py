@@ -1,28 +1,32 @@
-"""Owns the link: samples at wire speed, publishes at the update interval, confirms every write.
+"""Owns the link: samples at wire speed, publishes robust values, confirms every write.
 
 Sampling and publishing are separate. The library's sampler keeps the 2400-baud link busy
-with what is needed; entities are written at the update interval from the newest sample,
-so the recorder does not grow with the wire speed. A write's read-back and a fault
-(unavailable) are published at once.
+and confirms every state change on the wire; this coordinator publishes from its samples:
+a change of state (LEDs, device state, modes, charge stage, flags) at once, measurements
+at the update interval as the median of the last three samples, so one corrupted frame
+moves nothing. A part that could not be read for a while goes unavailable on its own; the
+device goes unavailable only when the link is down.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 import time
-from typing import Any, TypeAlias, override
+from typing import Any, override
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 
 from .const import CONF_PHASES, CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL, DOMAIN, LOGGER
 from .errors import error_translation, link_down, not_confirmed, probe_status
-from .models import SWITCH_STATES, PanelMode, VictronMk3Data, remote_panel_mode
+from .models import SWITCH_STATES, PanelMode, VictronMk3Data, remote_panel_mode, state_signature
 from .vebus_mk3 import (
     ChargeAction,
     ChargeStage,
@@ -37,11 +41,13 @@ from .vebus_mk3 import (
     ProbeResult,
     ProbeStatus,
     Sampler,
-    StatusReader,
-    probe,
 )
+from .vebus_mk3.capabilities import Feature
+from .vebus_mk3.messages import ConfigInfo
+from .vebus_mk3.robust import WINDOW, robust_status
+from .vebus_mk3.sampler import SLOW_INTERVAL
 
-VictronMk3ConfigEntry: TypeAlias = ConfigEntry["VictronMk3Coordinator"]
+type VictronMk3ConfigEntry = ConfigEntry["VictronMk3Coordinator"]
 
 # The device rounds limits to 0.1 A; accept what rounds into the range.
 LIMIT_TOLERANCE = 0.05
@@ -49,6 +55,13 @@ LIMIT_TOLERANCE = 0.05
 FIRST_SAMPLE_TIMEOUT = 15.0
 # A device asleep this long while standby is off gets a repair issue explaining why.
 ASLEEP_REPAIR_AFTER = 180.0
+# A measurement is shown while it is at most this many update intervals old (and at least
+# this many seconds: a lost reply costs one cycle of ~0.4 s); slow parts get their cadence.
+FRESH_INTERVALS = 3
+FRESH_MINIMUM = 2.0
+FRESH_SLOW = 3.5 * SLOW_INTERVAL
+# How often the watchdog checks that samples keep coming and repairs are up to date.
+WATCHDOG_INTERVAL = timedelta(seconds=1)
 # The stages that confirm a forced one (absorption is reported as forced or repeated).
 FORCED_STAGES: dict[ChargeAction, frozenset[ChargeStage]] = {
     ChargeAction.ABSORPTION: frozenset(
@@ -58,9 +71,11 @@ FORCED_STAGES: dict[ChargeAction, frozenset[ChargeStage]] = {
     ChargeAction.EQUALISE: frozenset({ChargeStage.EQUALISE}),
 }
 
+SampleListener = Callable[[DeviceStatus], None]
+
 
 class VictronMk3Coordinator(DataUpdateCoordinator[VictronMk3Data]):
-    """Publishes the newest sample of one VE.Bus device and runs commands on it.
+    """Publishes the samples of one VE.Bus device and runs commands on it.
 
     Never sends the S (state) command on its own: the remote panel setting lives on
     the device and only a user's command may change it.
@@ -71,37 +86,41 @@ class VictronMk3Coordinator(DataUpdateCoordinator[VictronMk3Data]):
     def __init__(self, hass: HomeAssistant, entry: VictronMk3ConfigEntry, client: Mk3Client) -> None:
         """Publish at the interval from the options; read the configured phases or detect them."""
         seconds = entry.options.get(CONF_SCAN_INTERVAL)
-        super().__init__(
-            hass,
-            LOGGER,
-            config_entry=entry,
-            name=entry.title,
-            update_interval=timedelta(seconds=seconds) if seconds else DEFAULT_SCAN_INTERVAL,
-        )
+        interval = timedelta(seconds=seconds) if seconds else DEFAULT_SCAN_INTERVAL
+        # No timer of its own: publishing follows the samples, so a value is never older
+        # than it needs to be.
+        super().__init__(hass, LOGGER, config_entry=entry, name=entry.title, update_interval=None)
+        self.publish_interval = interval.total_seconds()
+        self.fresh_window = max(FRESH_INTERVALS * self.publish_interval, FRESH_MINIMUM)
         self.client = client
-        # L1 is always there; without extra phases configured the reader detects them.
         extra_phases = [int(phase) for phase in entry.options.get(CONF_PHASES, [])]
-        self.reader = StatusReader(client, [1, *extra_phases] if extra_phases else None)
-        self.sampler = Sampler(client, self.reader)
-        self.supervisor = LinkSupervisor(
-            client, self.sampler, self._async_on_fault, on_connected=self._async_assert_standby
-        )
-        self.standby_requested = False
+        self.sampler = Sampler(client, extra_phases or None)
+        self.supervisor = LinkSupervisor(client, self.sampler, self._async_on_fault)
         self.fault: Mk3Error | None = None
         self._asleep_since: float | None = None
         self._first_result: asyncio.Future[None] | None = None
         self._link_task: asyncio.Task[None] | None = None
-        self._reasserting_standby = False
+        self._window: deque[DeviceStatus] = deque(maxlen=WINDOW)
+        self._robust: DeviceStatus | None = None
+        self._published_at = -float("inf")
+        self._published_states: tuple[object, ...] | None = None
+        self._sample_listeners: list[SampleListener] = []
         self.sampler.add_listener(self._async_on_sample)
 
     # ---- link lifecycle -------------------------------------------------------
+
+    @property
+    def standby_requested(self) -> bool:
+        """The user's standby wish (kept over restarts by the switch)."""
+        return self.sampler.standby_wanted
 
     @override
     async def _async_setup(self) -> None:
         """Start the link and wait for its first full reading; not ready while it fails."""
         self._first_result = self.hass.loop.create_future()
-        self._link_task = self.config_entry.async_create_background_task(
-            self.hass, self.supervisor.run(), f"{DOMAIN} link {self.client.url}"
+        self._start_link()
+        self.config_entry.async_on_unload(
+            async_track_time_interval(self.hass, self._async_watchdog, WATCHDOG_INTERVAL)
         )
         try:
             async with asyncio.timeout(FIRST_SAMPLE_TIMEOUT):
@@ -113,6 +132,11 @@ class VictronMk3Coordinator(DataUpdateCoordinator[VictronMk3Data]):
         except Mk3Error as err:
             await self._async_stop_link()
             raise UpdateFailed(**error_translation(err, self.client.url)) from err
+
+    def _start_link(self) -> None:
+        self._link_task = self.config_entry.async_create_background_task(
+            self.hass, self.supervisor.run(), f"{DOMAIN} link {self.client.url}"
+        )
 
     @override
     async def async_shutdown(self) -> None:
@@ -128,26 +152,85 @@ class VictronMk3Coordinator(DataUpdateCoordinator[VictronMk3Data]):
 
     @override
     async def _async_update_data(self) -> VictronMk3Data:
-        """Publish the newest sample: no I/O here, the sampler already has it."""
+        """The first publish (setup): no I/O here, the sampler already has the reading."""
         if self.fault is not None:
-            self._async_check_asleep()
             raise UpdateFailed(**error_translation(self.fault, self.client.url))
-        status = self.sampler.latest
-        if status is None:
+        if self._robust is None:
             raise UpdateFailed(**error_translation(NotConnectedError("no reading yet"), self.client.url))
-        return self._snapshot(status)
+        return self._snapshot(self._robust, states_only=False)
+
+    # ---- publishing ---------------------------------------------------------------
 
     @callback
     def _async_on_sample(self, status: DeviceStatus) -> None:
+        self._window.append(status)
+        robust = self._robust = robust_status(self._window)
+        for listener in list(self._sample_listeners):
+            listener(robust)
         if self._first_result is not None and not self._first_result.done():
             self._first_result.set_result(None)
+            return
+        now = time.monotonic()
         if self.fault is not None:
             LOGGER.info("%s is answering again", self.client.url)
             self.fault = None
             self._asleep_since = None
             ir.async_delete_issue(self.hass, DOMAIN, self._asleep_issue_id)
-            self.async_set_updated_data(self._snapshot(status))
-        self._async_check_standby(status)
+            self._async_publish(robust, now, states_only=False)
+        elif now - self._published_at >= self.publish_interval - 0.05:
+            self._async_publish(robust, now, states_only=False)
+        elif state_signature(self._fresh(robust, now)) != self._published_states:
+            # Automations wait for states: publish a change now, measurements keep the interval.
+            self._async_publish(robust, now, states_only=True)
+
+    def _fresh(self, status: DeviceStatus, now: float) -> DeviceStatus:
+        return status.without_stale(status.fresh_parts(self.fresh_window, FRESH_SLOW, now))
+
+    @callback
+    def _async_publish(self, status: DeviceStatus, now: float, *, states_only: bool) -> None:
+        data = self._snapshot(status, states_only=states_only, now=now)
+        if not states_only:
+            self._published_at = now
+        self.async_set_updated_data(data)
+
+    def _snapshot(
+        self, status: DeviceStatus, *, states_only: bool, now: float | None = None
+    ) -> VictronMk3Data:
+        parts = status.fresh_parts(self.fresh_window, FRESH_SLOW, time.monotonic() if now is None else now)
+        fresh = status.without_stale(parts)
+        self._published_states = state_signature(fresh)
+        version = self.client.version
+        return VictronMk3Data(
+            status=fresh,
+            fresh_parts=parts,
+            interface_version=version.version if version else None,
+            interface_flags=fresh.interface_flags,
+            states_only=states_only,
+            capabilities=self.sampler.capabilities,
+        )
+
+    @callback
+    def _async_watchdog(self, _now: object = None) -> None:
+        """Samples must keep coming while the link is up; repairs follow the link's state."""
+        if self._link_task is not None and self._link_task.done():
+            # The supervisor contains every error, so this is a bug: say so once and restart.
+            LOGGER.error("%s: the link task ended (%s); restarting it", self.client.url, self._link_task)
+            self._start_link()
+        self._async_check_asleep()
+        self._async_check_standby_kept()
+        latest = self.sampler.latest
+        if self.fault is not None or latest is None or self._first_result is None:
+            return
+        if not self._first_result.done():
+            return
+        age = time.monotonic() - latest.taken_at
+        if age > self.fresh_window and self.last_update_success:
+            # Nothing arrives although no fault was reported (a stuck task): unavailable.
+            self.async_set_update_error(
+                UpdateFailed(
+                    **error_translation(NoAnswerError(f"no sample for {age:.0f} s"), self.client.url)
+                )
+            )
 
     @callback
     def _async_on_fault(self, err: Mk3Error) -> None:
@@ -157,12 +240,17 @@ class VictronMk3Coordinator(DataUpdateCoordinator[VictronMk3Data]):
         if isinstance(err, NoAnswerError) and self.client.connected:
             self._asleep_since = self._asleep_since or time.monotonic()
         self.fault = err
+        self._window.clear()
         # Logs once per outage and makes the entities unavailable at once.
         self.async_set_update_error(UpdateFailed(**error_translation(err, self.client.url)))
 
     @property
     def _asleep_issue_id(self) -> str:
         return f"device_asleep_{self.config_entry.entry_id}"
+
+    @property
+    def _standby_issue_id(self) -> str:
+        return f"standby_not_kept_{self.config_entry.entry_id}"
 
     @callback
     def _async_check_asleep(self) -> None:
@@ -180,12 +268,20 @@ class VictronMk3Coordinator(DataUpdateCoordinator[VictronMk3Data]):
             translation_placeholders={"title": self.config_entry.title, "port": self.client.url},
         )
 
-    def _snapshot(self, status: DeviceStatus) -> VictronMk3Data:
-        version = self.client.version
-        return VictronMk3Data(
-            status=status,
-            interface_version=version.version if version else None,
-            interface_flags=status.interface_flags,
+    @callback
+    def _async_check_standby_kept(self) -> None:
+        """An interface that keeps dropping (or never shows) the standby flag gets a repair issue."""
+        if not self.sampler.standby_given_up:
+            ir.async_delete_issue(self.hass, DOMAIN, self._standby_issue_id)
+            return
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            self._standby_issue_id,
+            is_fixable=False,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key="standby_not_kept",
+            translation_placeholders={"title": self.config_entry.title, "port": self.client.url},
         )
 
     @property
@@ -195,9 +291,10 @@ class VictronMk3Coordinator(DataUpdateCoordinator[VictronMk3Data]):
         return latest.interface_flags if latest else None
 
     @callback
-    def async_add_sample_listener(self, listener: Callable[[DeviceStatus], None]) -> CALLBACK_TYPE:
-        """Be called with every sample (several per second), e.g. to integrate energy."""
-        return self.sampler.add_listener(listener)
+    def async_add_sample_listener(self, listener: SampleListener) -> CALLBACK_TYPE:
+        """Be called with every sample's robust values (several per second), e.g. for energy."""
+        self._sample_listeners.append(listener)
+        return lambda: self._sample_listeners.remove(listener)
 
     # ---- commands ----------------------------------------------------------------
 
@@ -211,12 +308,20 @@ class VictronMk3Coordinator(DataUpdateCoordinator[VictronMk3Data]):
             raise link_down(self.client.url) from err
         except Mk3Error as err:
             raise HomeAssistantError(**error_translation(err, self.client.url)) from err
-        self.async_set_updated_data(self._snapshot(status))
+        self._window.append(status)
+        self._robust = robust_status(self._window)
+        self.async_set_updated_data(self._snapshot(self._robust, states_only=False))
         return status
+
+    def _config(self) -> ConfigInfo:
+        config = self.data.status.config if self.data else None
+        if config is None:
+            raise link_down(self.client.url)
+        return config
 
     async def async_set_remote_panel_state(self, mode: PanelMode, current_limit: float | None) -> None:
         """Set mode and current limit; without a limit the device's present limit is kept."""
-        config = self.data.status.config
+        config = self._config()
         minimum, maximum = config.minimum_current_limit, config.maximum_current_limit
         if current_limit is not None and not (
             minimum - LIMIT_TOLERANCE <= current_limit <= maximum + LIMIT_TOLERANCE
@@ -230,30 +335,50 @@ class VictronMk3Coordinator(DataUpdateCoordinator[VictronMk3Data]):
                     "maximum": f"{maximum:g}",
                 },
             )
+        before: list[float] = []
 
         async def write(client: Mk3Client) -> None:
-            # Never let the library's "None = maximum" apply: a mode change keeps the limit.
-            # The sampled limit is at most one slow interval old; reading it afresh would cost
-            # the device's ~0.8 s config frame before every mode change.
-            limit = current_limit
-            if limit is None:
-                latest = self.sampler.latest
-                limit = (latest.config if latest else await client.get_config()).current_limit
-            LOGGER.debug("Setting remote panel state %s, current limit %s A", mode, limit)
-            await client.set_state(SWITCH_STATES[mode], limit)
+            if current_limit is None:
+                # Victron's MK2 protocol: a limit >= 0x8000 is ignored, so a mode change leaves
+                # whatever limit any panel set, with no config read (0.8 s) before it.
+                before.append(self._config().current_limit)
+            LOGGER.debug("Setting remote panel state %s, current limit %s", mode, current_limit or "as is")
+            await client.set_state(SWITCH_STATES[mode], current_limit)
 
         status = await self._async_command(write)
-        reported = remote_panel_mode(status.config.switch_register)
+        read_back = status.config
+        assert read_back is not None  # a command's read-back always holds the config
+        if before and abs(read_back.current_limit - before[0]) > LIMIT_TOLERANCE:
+            # Firmware that took "ignore" for "maximum": put the limit back at once and say so.
+            LOGGER.warning(
+                "%s changed the current limit from %.1f A to %.1f A on a mode change; restoring it",
+                self.client.url,
+                before[0],
+                read_back.current_limit,
+            )
+            status = await self._async_command(
+                lambda client: client.set_state(SWITCH_STATES[mode], before[0])
+            )
+            read_back = status.config
+            assert read_back is not None
+        reported = remote_panel_mode(read_back.switch_register)
         if reported is not mode:
             raise not_confirmed(mode, reported)
 
     async def async_set_standby(self, enabled: bool) -> None:
         """Keep the device from sleeping (costs battery) or let it sleep again."""
-        previous, self.standby_requested = self.standby_requested, enabled
+        if not self.sampler.capabilities.supported(Feature.INTERFACE_FLAGS):
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="standby_unsupported",
+                translation_placeholders={"port": self.client.url},
+            )
+        previous = self.sampler.standby_wanted
+        self.sampler.want_standby(enabled)
         try:
             status = await self._async_command(lambda client: _write_standby(client, enabled))
         except HomeAssistantError:
-            self.standby_requested = previous
+            self.sampler.want_standby(previous)
             raise
         flags = status.interface_flags
         if flags is None or (InterfaceFlags.STANDBY in flags) is not enabled:
@@ -261,7 +386,7 @@ class VictronMk3Coordinator(DataUpdateCoordinator[VictronMk3Data]):
 
     async def async_force_charge_stage(self, action: ChargeAction) -> None:
         """Force absorption, float or equalise; confirmed by the stage the device answers with."""
-        reply: list[tuple[DeviceState, ChargeStage]] = []
+        reply: list[tuple[DeviceState | None, ChargeStage | None]] = []
 
         async def write(client: Mk3Client) -> None:
             LOGGER.debug("Forcing charge stage %s", action.name)
@@ -275,55 +400,25 @@ class VictronMk3Coordinator(DataUpdateCoordinator[VictronMk3Data]):
             raise HomeAssistantError(
                 translation_domain=DOMAIN,
                 translation_key="not_charging",
-                translation_placeholders={"state": state.name.lower()},
+                translation_placeholders={"state": state.name.lower() if state is not None else "unknown"},
             )
         if stage not in FORCED_STAGES[action]:
-            raise not_confirmed(action.name.lower(), stage.name.lower())
+            raise not_confirmed(action.name.lower(), stage.name.lower() if stage is not None else "unknown")
 
     @callback
     def async_restore_standby(self, enabled: bool) -> None:
-        """Take the standby wish kept over a restart; assert it on the interface now."""
-        self.standby_requested = enabled
-        if self.sampler.latest is not None:
-            self._async_check_standby(self.sampler.latest)
-
-    async def _async_assert_standby(self) -> None:
-        """After every (re)connect: the MK3 forgets its flags whenever it loses power."""
-        if self.standby_requested:
-            await _write_standby(self.client, True)
-
-    @callback
-    def _async_check_standby(self, status: DeviceStatus) -> None:
-        flags = status.interface_flags
-        if (
-            not self.standby_requested
-            or flags is None
-            or InterfaceFlags.STANDBY in flags
-            or self._reasserting_standby
-        ):
-            return
-        self._reasserting_standby = True
-        LOGGER.debug("Re-asserting standby on %s", self.client.url)
-        self.config_entry.async_create_background_task(
-            self.hass, self._async_reassert_standby(), f"{DOMAIN} re-assert standby"
-        )
-
-    async def _async_reassert_standby(self) -> None:
-        try:
-            await self._async_command(lambda client: _write_standby(client, True))
-        except HomeAssistantError as err:
-            LOGGER.debug("Standby not re-asserted yet: %s", err)
-        finally:
-            self._reasserting_standby = False
+        """Take the standby wish kept over a restart; the sampler asserts it on the interface."""
+        self.sampler.want_standby(enabled)
 
     # ---- probe -------------------------------------------------------------------
 
     async def async_probe(self) -> tuple[ProbeResult, DeviceStatus | None]:
-        """Check the link now by asking the interface for its version."""
+        """Check the link now; never competes with the reconnect loop for the port."""
         started = time.monotonic()
-        if not self.client.connected:
-            # The link is down and the port free: probe it like a new one.
-            return await probe(self.client.url), None
+        if not self.client.connected or self.fault is not None:
+            # The supervisor is retrying the port right now: report what it last saw.
+            fault = self.fault or NotConnectedError(f"{self.client.url} is not open")
+            return ProbeResult(probe_status(fault), str(fault), elapsed=time.monotonic() - started), None
         try:
             version = await self.client.get_version()
         except Mk3Error as err:

@@ -38,7 +38,7 @@ def _plain(value: Any) -> Any:
 def _replies(status: DeviceStatus) -> dict[str, Any]:
     """The parsed replies of the last poll (flags are reported with the link)."""
     replies = asdict(status)
-    for derived in ("interface_flags", "taken_at"):
+    for derived in ("interface_flags", "taken_at", "read_at"):
         replies.pop(derived, None)
     return replies
 
@@ -73,7 +73,9 @@ async def async_get_config_entry_diagnostics(
             "interface_mode": client.version.mode if client.version else None,
             "interface_flags": _plain(coordinator.interface_flags),
             "standby_requested": coordinator.standby_requested,
-            "phases": coordinator.reader.phases,
+            "phases": coordinator.sampler.phases,
+            "capabilities": coordinator.sampler.capabilities.as_dict(),
+            "standby_given_up": coordinator.sampler.standby_given_up,
             "stats": asdict(client.stats),
             "decoder": asdict(client.decoder_stats),
             "events": [

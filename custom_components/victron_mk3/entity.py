@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
@@ -23,9 +24,17 @@ def firmware_text(version: int | None) -> str | None:
 
 
 class VictronMk3Entity(CoordinatorEntity[VictronMk3Coordinator]):
-    """An entity of the device behind one MK3 interface."""
+    """An entity of the device behind one MK3 interface.
+
+    ``_part`` names the part of a reading the entity shows (``vebus_mk3.status``): the entity
+    is unavailable while that part is stale or missing, the device stays available.
+    ``_publishes_states`` is False for measurements: they skip the publishes made between
+    intervals for a change of state, which keeps the recorder's rows to one per interval.
+    """
 
     _attr_has_entity_name = True
+    _part: str | None = None
+    _publishes_states = True
 
     def __init__(self, coordinator: VictronMk3Coordinator, description: EntityDescription) -> None:
         """Attach the entity to the entry's device."""
@@ -43,3 +52,15 @@ class VictronMk3Entity(CoordinatorEntity[VictronMk3Coordinator]):
             # The MK3's own firmware: it is the hardware between Home Assistant and the device.
             hw_version=f"MK3 {interface_version}" if interface_version is not None else None,
         )
+
+    @property
+    def available(self) -> bool:
+        """Unavailable while the link is down or this entity's part of the reading is stale."""
+        part = getattr(self.entity_description, "part", None) or self._part
+        return super().available and (part is None or part in self.coordinator.data.fresh_parts)
+
+    @callback
+    def _handle_coordinator_update(self) -> None:
+        if self.coordinator.data.states_only and not self._publishes_states:
+            return
+        super()._handle_coordinator_update()

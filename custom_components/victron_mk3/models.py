@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from .vebus_mk3 import DeviceStatus, InterfaceFlags, Led, SwitchRegister, SwitchState
+from .vebus_mk3.capabilities import Capabilities
 
 
 class PanelMode(StrEnum):
@@ -60,10 +61,31 @@ def indicator_names(leds: Led) -> str:
     return "|".join(names) or "none"
 
 
+def state_signature(status: DeviceStatus) -> tuple[object, ...]:
+    """Everything discrete an automation may wait for; a change is published at once."""
+    config = status.config
+    return (
+        status.leds,
+        status.device_state,
+        config.switch_register if config is not None else None,
+        config.current_limit if config is not None else None,
+        status.charge_stage,
+        status.interface_flags,
+        tuple(sorted(status.ac)),
+    )
+
+
 @dataclass(frozen=True)
 class VictronMk3Data:
-    """One poll: the device status plus what the interface itself reported."""
+    """One publish: the device status plus what the interface itself reported.
+
+    ``states_only`` marks a publish made for a change of state between two intervals:
+    measurement entities skip it, so the recorder writes no extra rows for them.
+    """
 
     status: DeviceStatus
     interface_version: int | None
     interface_flags: InterfaceFlags | None
+    fresh_parts: frozenset[str] = frozenset()
+    states_only: bool = False
+    capabilities: Capabilities | None = None

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from homeassistant.components.number import (
+    DEFAULT_MAX_VALUE,
+    DEFAULT_MIN_VALUE,
     NumberDeviceClass,
     NumberEntity,
     NumberEntityDescription,
@@ -14,7 +16,10 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import VictronMk3ConfigEntry
 from .entity import VictronMk3Entity
+from .errors import link_down
 from .models import remote_panel_mode
+from .vebus_mk3 import ConfigInfo
+from .vebus_mk3.status import CONFIG
 
 # The coordinator serialises commands; one at a time from here too.
 PARALLEL_UPDATES = 1
@@ -41,22 +46,33 @@ async def async_setup_entry(
 class VictronMk3CurrentLimitNumber(VictronMk3Entity, NumberEntity):
     """AC input current limit within the range the device reports."""
 
+    _part = CONFIG
+
+    def _config(self) -> ConfigInfo | None:
+        return self.coordinator.data.status.config
+
     @property
-    def native_value(self) -> float:
+    def native_value(self) -> float | None:
         """The limit the device reports."""
-        return self.coordinator.data.status.config.current_limit
+        config = self._config()
+        return None if config is None else config.current_limit
 
     @property
     def native_min_value(self) -> float:
-        """The device's smallest limit."""
-        return self.coordinator.data.status.config.minimum_current_limit
+        """The device's smallest limit (HA's default while the config frame is stale)."""
+        config = self._config()
+        return DEFAULT_MIN_VALUE if config is None else config.minimum_current_limit
 
     @property
     def native_max_value(self) -> float:
-        """The device's largest limit."""
-        return self.coordinator.data.status.config.maximum_current_limit
+        """The device's largest limit (HA's default while the config frame is stale)."""
+        config = self._config()
+        return DEFAULT_MAX_VALUE if config is None else config.maximum_current_limit
 
     async def async_set_native_value(self, value: float) -> None:
         """Change the limit in the present remote panel mode."""
-        mode = remote_panel_mode(self.coordinator.data.status.config.switch_register)
+        config = self._config()
+        if config is None:
+            raise link_down(self.coordinator.client.url)
+        mode = remote_panel_mode(config.switch_register)
         await self.coordinator.async_set_remote_panel_state(mode, value)

@@ -9,6 +9,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from .coordinator import VictronMk3ConfigEntry
 from .entity import VictronMk3Entity
 from .models import PanelMode, remote_panel_mode
+from .vebus_mk3.status import CONFIG
 
 # The coordinator serialises commands; one at a time from here too.
 PARALLEL_UPDATES = 1
@@ -32,10 +33,13 @@ async def async_setup_entry(
 class VictronMk3RemotePanelModeSelect(VictronMk3Entity, SelectEntity):
     """Remote panel mode, read back from the remote bits of the switch register."""
 
+    _part = CONFIG
+
     @property
-    def current_option(self) -> str:
+    def current_option(self) -> str | None:
         """The mode the device reports for the remote panel."""
-        return remote_panel_mode(self.coordinator.data.status.config.switch_register).value
+        config = self.coordinator.data.status.config
+        return None if config is None else remote_panel_mode(config.switch_register).value
 
     async def async_select_option(self, option: str) -> None:
         """Change the mode; the current limit stays as it is."""

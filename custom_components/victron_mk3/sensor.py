@@ -30,7 +30,8 @@ from .coordinator import VictronMk3ConfigEntry, VictronMk3Coordinator
 from .energy import EnergyIntegrator
 from .entity import VictronMk3Entity
 from .models import PanelMode, VictronMk3Data, actual_mode, front_panel_mode, indicator_names
-from .vebus_mk3 import ACInfo, ChargeStage, DeviceState, DeviceStatus
+from .vebus_mk3 import ACInfo, ChargeStage, ConfigInfo, DCInfo, DeviceState, DeviceStatus, LedStatus
+from .vebus_mk3.status import CHARGE, CONFIG, DC, LEDS, POWER, SOC, ac_part
 
 # Coordinator-based: no entity polls by itself.
 PARALLEL_UPDATES = 0
@@ -45,8 +46,22 @@ class VictronMk3SensorEntityDescription(SensorEntityDescription):
     """A sensor and how to read it from a poll."""
 
     value_fn: Callable[[VictronMk3Data], StateType]
+    # The part of a reading the value comes from (vebus_mk3.status): unavailable while stale.
+    part: str | None = None
     # Created only when this holds for the reading at setup (e.g. the device reports the value).
     supported_fn: Callable[[VictronMk3Data], bool] = lambda _data: True
+
+
+def _dc(read: Callable[[DCInfo], StateType]) -> Callable[[VictronMk3Data], StateType]:
+    return lambda data: None if data.status.dc is None else read(data.status.dc)
+
+
+def _config(read: Callable[[ConfigInfo], StateType]) -> Callable[[VictronMk3Data], StateType]:
+    return lambda data: None if data.status.config is None else read(data.status.config)
+
+
+def _leds(read: Callable[[LedStatus], StateType]) -> Callable[[VictronMk3Data], StateType]:
+    return lambda data: None if data.status.leds is None else read(data.status.leds)
 
 
 def _charge_stage(data: VictronMk3Data) -> str | None:
@@ -66,6 +81,7 @@ SENSORS: tuple[VictronMk3SensorEntityDescription, ...] = (
         native_unit_of_measurement=UnitOfPower.WATT,
         suggested_display_precision=0,
         value_fn=lambda data: data.status.ac_input_power,
+        part=POWER,
     ),
     VictronMk3SensorEntityDescription(
         key="ac_output_power",
@@ -75,6 +91,7 @@ SENSORS: tuple[VictronMk3SensorEntityDescription, ...] = (
         native_unit_of_measurement=UnitOfPower.WATT,
         suggested_display_precision=0,
         value_fn=lambda data: data.status.ac_output_power,
+        part=POWER,
     ),
     VictronMk3SensorEntityDescription(
         key="ac_output_frequency",
@@ -83,7 +100,8 @@ SENSORS: tuple[VictronMk3SensorEntityDescription, ...] = (
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=UnitOfFrequency.HERTZ,
         suggested_display_precision=1,
-        value_fn=lambda data: data.status.dc.inverter_frequency,
+        value_fn=_dc(lambda dc: dc.inverter_frequency),
+        part=DC,
     ),
     VictronMk3SensorEntityDescription(
         key="battery_voltage",
@@ -92,7 +110,8 @@ SENSORS: tuple[VictronMk3SensorEntityDescription, ...] = (
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=UnitOfElectricPotential.VOLT,
         suggested_display_precision=2,
-        value_fn=lambda data: data.status.dc.voltage,
+        value_fn=_dc(lambda dc: dc.voltage),
+        part=DC,
     ),
     VictronMk3SensorEntityDescription(
         key="battery_input_current",
@@ -101,7 +120,8 @@ SENSORS: tuple[VictronMk3SensorEntityDescription, ...] = (
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
         suggested_display_precision=1,
-        value_fn=lambda data: data.status.dc.charger_current,
+        value_fn=_dc(lambda dc: dc.charger_current),
+        part=DC,
     ),
     VictronMk3SensorEntityDescription(
         key="battery_output_current",
@@ -110,7 +130,8 @@ SENSORS: tuple[VictronMk3SensorEntityDescription, ...] = (
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
         suggested_display_precision=1,
-        value_fn=lambda data: data.status.dc.inverter_current,
+        value_fn=_dc(lambda dc: dc.inverter_current),
+        part=DC,
     ),
     VictronMk3SensorEntityDescription(
         key="battery_power",
@@ -119,14 +140,17 @@ SENSORS: tuple[VictronMk3SensorEntityDescription, ...] = (
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=UnitOfPower.WATT,
         suggested_display_precision=0,
-        value_fn=lambda data: data.status.dc.power,
+        value_fn=_dc(lambda dc: dc.power),
+        part=DC,
     ),
     VictronMk3SensorEntityDescription(
         key="device_state",
         translation_key="device_state",
         device_class=SensorDeviceClass.ENUM,
         options=DEVICE_STATES,
-        value_fn=lambda data: data.status.device_state.name.lower(),
+        # An unfilled state byte (older firmware) reads as unknown, the values stay.
+        value_fn=lambda data: None if (state := data.status.device_state) is None else state.name.lower(),
+        part=ac_part(1),
     ),
     # Only with a battery monitor (e.g. a BMV or the Multi's own, configured in VEConfigure).
     VictronMk3SensorEntityDescription(
@@ -137,6 +161,7 @@ SENSORS: tuple[VictronMk3SensorEntityDescription, ...] = (
         native_unit_of_measurement=PERCENTAGE,
         suggested_display_precision=0,
         value_fn=lambda data: data.status.state_of_charge,
+        part=SOC,
         supported_fn=lambda data: data.status.state_of_charge is not None,
     ),
     # The charger's sub-state; unknown while the device is not charging.
@@ -146,13 +171,15 @@ SENSORS: tuple[VictronMk3SensorEntityDescription, ...] = (
         device_class=SensorDeviceClass.ENUM,
         options=CHARGE_STAGES,
         value_fn=_charge_stage,
+        part=CHARGE,
     ),
     VictronMk3SensorEntityDescription(
         key="actual_mode",
         translation_key="actual_mode",
         device_class=SensorDeviceClass.ENUM,
         options=PANEL_MODES,
-        value_fn=lambda data: actual_mode(data.status.config.switch_register),
+        value_fn=_config(lambda config: actual_mode(config.switch_register)),
+        part=CONFIG,
     ),
     VictronMk3SensorEntityDescription(
         key="front_panel_mode",
@@ -160,19 +187,22 @@ SENSORS: tuple[VictronMk3SensorEntityDescription, ...] = (
         device_class=SensorDeviceClass.ENUM,
         options=PANEL_MODES,
         entity_category=EntityCategory.DIAGNOSTIC,
-        value_fn=lambda data: front_panel_mode(data.status.config.switch_register),
+        value_fn=_config(lambda config: front_panel_mode(config.switch_register)),
+        part=CONFIG,
     ),
     VictronMk3SensorEntityDescription(
         key="lit_indicators",
         translation_key="lit_indicators",
         entity_category=EntityCategory.DIAGNOSTIC,
-        value_fn=lambda data: indicator_names(data.status.leds.on),
+        value_fn=_leds(lambda leds: indicator_names(leds.on)),
+        part=LEDS,
     ),
     VictronMk3SensorEntityDescription(
         key="blinking_indicators",
         translation_key="blinking_indicators",
         entity_category=EntityCategory.DIAGNOSTIC,
-        value_fn=lambda data: indicator_names(data.status.leds.blink),
+        value_fn=_leds(lambda leds: indicator_names(leds.blink)),
+        part=LEDS,
     ),
     VictronMk3SensorEntityDescription(
         key="ac_input_current_limit",
@@ -182,7 +212,8 @@ SENSORS: tuple[VictronMk3SensorEntityDescription, ...] = (
         native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
         suggested_display_precision=1,
         entity_category=EntityCategory.DIAGNOSTIC,
-        value_fn=lambda data: data.status.config.current_limit,
+        value_fn=_config(lambda config: config.current_limit),
+        part=CONFIG,
     ),
     # The range only changes when the device is reconfigured: off by default.
     VictronMk3SensorEntityDescription(
@@ -193,7 +224,8 @@ SENSORS: tuple[VictronMk3SensorEntityDescription, ...] = (
         suggested_display_precision=1,
         entity_category=EntityCategory.DIAGNOSTIC,
         entity_registry_enabled_default=False,
-        value_fn=lambda data: data.status.config.minimum_current_limit,
+        value_fn=_config(lambda config: config.minimum_current_limit),
+        part=CONFIG,
     ),
     VictronMk3SensorEntityDescription(
         key="ac_input_current_limit_maximum",
@@ -203,7 +235,8 @@ SENSORS: tuple[VictronMk3SensorEntityDescription, ...] = (
         suggested_display_precision=1,
         entity_category=EntityCategory.DIAGNOSTIC,
         entity_registry_enabled_default=False,
-        value_fn=lambda data: data.status.config.maximum_current_limit,
+        value_fn=_config(lambda config: config.maximum_current_limit),
+        part=CONFIG,
     ),
     VictronMk3SensorEntityDescription(
         key="firmware_version",
@@ -236,8 +269,8 @@ ENERGY_SENSORS: tuple[VictronMk3EnergySensorEntityDescription, ...] = tuple(
         power_fn=power_fn,
     )
     for key, power_fn in (
-        ("battery_charged_energy", lambda status: status.dc.power),
-        ("battery_discharged_energy", lambda status: _negated(status.dc.power)),
+        ("battery_charged_energy", lambda status: status.dc.power if status.dc else None),
+        ("battery_discharged_energy", lambda status: _negated(status.dc.power if status.dc else None)),
         ("ac_input_energy", lambda status: status.ac_input_power),
         ("ac_output_energy", lambda status: status.ac_output_power),
     )
@@ -249,7 +282,7 @@ def _phase_sensor(
     base_key: str,
     device_class: SensorDeviceClass,
     unit: str,
-    read: Callable[[ACInfo], float],
+    read: Callable[[ACInfo], float | None],
     *,
     enabled: bool | None = None,
 ) -> VictronMk3SensorEntityDescription:
@@ -268,6 +301,7 @@ def _phase_sensor(
         # Most devices are single-phase: L2-L4 are there for the few that are not.
         entity_registry_enabled_default=phase == 1 if enabled is None else enabled,
         value_fn=value,
+        part=ac_part(phase),
     )
 
 
@@ -324,9 +358,16 @@ class VictronMk3Sensor(VictronMk3Entity, SensorEntity):
 
     entity_description: VictronMk3SensorEntityDescription
 
+    def __init__(
+        self, coordinator: VictronMk3Coordinator, description: VictronMk3SensorEntityDescription
+    ) -> None:
+        """Numbers with a state class are measurements: written at the interval only."""
+        super().__init__(coordinator, description)
+        self._publishes_states = description.state_class is None
+
     @property
     def native_value(self) -> StateType:
-        """The value of the last poll."""
+        """The value of the last publish."""
         return self.entity_description.value_fn(self.coordinator.data)
 
 
@@ -334,6 +375,7 @@ class VictronMk3EnergySensor(VictronMk3Entity, RestoreSensor):
     """Energy integrated from every sample; kept over restarts, written at the publish interval."""
 
     entity_description: VictronMk3EnergySensorEntityDescription
+    _publishes_states = False
 
     def __init__(
         self, coordinator: VictronMk3Coordinator, description: VictronMk3EnergySensorEntityDescription

@@ -72,21 +72,21 @@ async def _async_set_standby(call: ServiceCall) -> None:
 
 
 def describe_status(status: DeviceStatus) -> dict[str, Any]:
-    """What the device reported, in the words the entities use."""
-    config = status.config
-    register = config.switch_register
+    """What the device reported, in the words the entities use (None for parts not read)."""
+    config, leds, dc, state = status.config, status.leds, status.dc, status.device_state
+    register = config.switch_register if config is not None else None
     return {
-        "state": status.device_state.name.lower(),
+        "state": state.name.lower() if state is not None else None,
         "phases": sorted(status.ac),
-        "remote_panel_mode": remote_panel_mode(register).value,
-        "front_panel_mode": front_panel_mode(register).value,
-        "actual_mode": actual_mode(register).value,
-        "current_limit": config.current_limit,
-        "current_limit_minimum": config.minimum_current_limit,
-        "current_limit_maximum": config.maximum_current_limit,
-        "lit_indicators": indicator_names(status.leds.on),
-        "blinking_indicators": indicator_names(status.leds.blink),
-        "battery_voltage": round(status.dc.voltage, 2),
+        "remote_panel_mode": remote_panel_mode(register).value if register is not None else None,
+        "front_panel_mode": front_panel_mode(register).value if register is not None else None,
+        "actual_mode": actual_mode(register).value if register is not None else None,
+        "current_limit": config.current_limit if config is not None else None,
+        "current_limit_minimum": config.minimum_current_limit if config is not None else None,
+        "current_limit_maximum": config.maximum_current_limit if config is not None else None,
+        "lit_indicators": indicator_names(leds.on) if leds is not None else None,
+        "blinking_indicators": indicator_names(leds.blink) if leds is not None else None,
+        "battery_voltage": round(dc.voltage, 2) if dc is not None else None,
     }
 
 

@@ -47,11 +47,13 @@ def _watts(value: float | None) -> str:
 
 def format_status(status: DeviceStatus) -> str:
     """A few labelled lines a person can read."""
-    dc, config = status.dc, status.config
+    dc, config, leds, state = status.dc, status.config, status.leds, status.device_state
+    if dc is None or config is None or leds is None:
+        return "incomplete reading"
     direction = "charging" if dc.current >= 0 else "discharging"
     lines = [
-        f"State      {status.device_state.name.lower()}",
-        f"LEDs       lit: {_led_names(status.leds.on)} | blinking: {_led_names(status.leds.blink)}",
+        f"State      {state.name.lower() if state is not None else 'unknown'}",
+        f"LEDs       lit: {_led_names(leds.on)} | blinking: {_led_names(leds.blink)}",
         f"Battery    {dc.voltage:.2f} V  {dc.current:+.1f} A  ({direction}, {abs(dc.power):.0f} W)"
         f"  inverter {dc.inverter_frequency:.2f} Hz",
     ]

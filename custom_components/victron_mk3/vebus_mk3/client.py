@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import itertools
 import logging
 import time
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import serialx
 
@@ -41,6 +41,7 @@ from .messages import (
     is_known_frame,
     is_mk2,
     parse_version,
+    remote_switch_state,
 )
 from .requests import Request
 from .uart import LinkStats, Mk3Protocol
@@ -55,6 +56,9 @@ EVENT_HISTORY = 50
 DEFAULT_RETRIES = 1
 # Unanswered attempts in a row, with frames still arriving, before we suspect long-frame mode.
 WINMON_SUSPICION = 3
+# No retry once the link has been silent this long: the device is not answering at all,
+# and a retry would only delay noticing it.
+RETRY_WHILE_SILENT_BELOW = 0.9
 
 INFO_FRAME_VARS = (
     RamVar.MAINS_VOLTAGE,
@@ -93,6 +97,8 @@ class Mk3Client:
         self.decoder_stats = DecoderStats()
         self.events: deque[LinkEvent] = deque(maxlen=EVENT_HISTORY)
         self.last_frame_at: float | None = None
+        self.connections = 0  # ports opened so far: tells a reconnect from a resumed link
+        self.last_config: ConfigInfo | None = None
         self._protocol: Mk3Protocol | None = None
         self._closed: asyncio.Event | None = None
         self._lock = asyncio.Lock()
@@ -113,6 +119,14 @@ class Mk3Client:
         """True while the port is open."""
         return self._protocol is not None
 
+    def silent_for(self) -> float:
+        """Seconds since the last checksum-valid frame (or since the port was opened)."""
+        return time.monotonic() - (self.last_frame_at or 0.0)
+
+    def forget_address(self) -> None:
+        """Select the device address again before the next W request (the MK3 may have reset)."""
+        self._address_selected = False
+
     @property
     def idle(self) -> bool:
         """True when no frame arrived for ``idle_timeout`` seconds."""
@@ -124,11 +138,19 @@ class Mk3Client:
             return
         loop = asyncio.get_running_loop()
         protocol = Mk3Protocol(self._frame_received, self._connection_lost, self.stats)
+        opening = asyncio.ensure_future(
+            serialx.create_serial_connection(loop, lambda: protocol, self.url, baudrate=BAUDRATE)
+        )
         try:
-            await serialx.create_serial_connection(loop, lambda: protocol, self.url, baudrate=BAUDRATE)
+            await asyncio.shield(opening)
+        except asyncio.CancelledError:
+            # The open goes on in serialx; whatever it opens is closed, never leaked.
+            opening.add_done_callback(_close_opened)
+            raise
         except (OSError, serialx.SerialException, ValueError) as err:
             raise PortInaccessibleError(f"cannot open {self.url}: {err}") from err
         self._protocol = protocol
+        self.connections += 1
         self.decoder_stats = protocol.decoder.stats
         self._closed = asyncio.Event()
         self._address_selected = False
@@ -192,7 +214,7 @@ class Mk3Client:
 
     async def _exchange_with_retries(self, request: Request[T]) -> T:
         for _attempt in range(self.retries):
-            if self._idle:
+            if self._idle or self.silent_for() >= RETRY_WHILE_SILENT_BELOW:
                 break
             try:
                 return await self._exchange(request)
@@ -215,8 +237,13 @@ class Mk3Client:
             "VictronConnect's long-frame mode); sending the short-mode init frame",
             self.url,
         )
+        # Carry the last known mode and limit: firmware that ignored the frame's do-not-forward
+        # flag must not see either change.
+        config = self.last_config
+        state = remote_switch_state(config.switch_register) if config is not None else None
+        limit = config.current_limit if config is not None else None
         try:
-            await self._exchange(requests.winmon_recovery())
+            await self._exchange(requests.winmon_recovery(state, limit))
         except NoAnswerError:
             self._record(LinkEvent("winmon_recovery_failed"))
             raise
@@ -313,7 +340,8 @@ class Mk3Client:
 
     async def get_config(self) -> ConfigInfo:
         """Current limits and switch register (slow: about a second)."""
-        return await self.request(requests.config())
+        self.last_config = await self.request(requests.config())
+        return self.last_config
 
     async def get_dc(self) -> DCInfo:
         """Battery voltage and currents, inverter frequency."""
@@ -389,3 +417,8 @@ class Mk3Client:
             for var_id, value in zip(chunk, raw, strict=True):
                 values[var_id] = self.scales[var_id].decode(value.to_bytes(2, "little"))
         return values
+
+
+def _close_opened(opening: asyncio.Future[Any]) -> None:
+    if not opening.cancelled() and opening.exception() is None:
+        opening.result()[0].close()

@@ -25,3 +25,7 @@ class NoAnswerError(Mk3Error):
 
 class UnsupportedError(Mk3Error):
     """The device answered that it does not support what was asked."""
+
+
+class LinkFailedError(LinkIOError):
+    """The link task failed in an unexpected way; it is restarted."""

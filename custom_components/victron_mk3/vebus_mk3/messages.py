@@ -19,6 +19,7 @@ from .const import (
     Led,
     RamVar,
     SwitchRegister,
+    SwitchState,
 )
 from .variables import (
     AC_CURRENT_MAX,
@@ -97,6 +98,17 @@ class ConfigInfo:
     maximum_current_limit: float
     current_limit: float
     switch_register: SwitchRegister
+
+
+def remote_switch_state(register: SwitchRegister) -> SwitchState:
+    """The S-command state that the remote switch bits of the config frame stand for."""
+    charge = SwitchRegister.REMOTE_CHARGE in register
+    invert = SwitchRegister.REMOTE_INVERT in register
+    if charge and invert:
+        return SwitchState.ON
+    if charge:
+        return SwitchState.CHARGER_ONLY
+    return SwitchState.INVERTER_ONLY if invert else SwitchState.OFF
 
 
 def mk2_data(payload: bytes, letter: int) -> bytes:

@@ -140,13 +140,16 @@ def interface_flags(flags: InterfaceFlags | None = None) -> Request[InterfaceFla
     return Request("H", _mk2("H", data), _answers("H"), parse_interface_flags)
 
 
-# Short-mode init variant that brings an interface out of VictronConnect's
-# long-frame ("Winmon") mode. Known from one public source only.
-WINMON_RECOVERY = bytes((MK2_FRAME, ord("S"), 0x00, 0x00, 0x00, 0x01, 0x90, 0x00, 0x01))
+# Short-mode init variant that brings an interface out of VictronConnect's long-frame
+# ("Winmon") mode. Known from one public source only. Flag 0x10 asks the MK3 not to forward
+# the state; the state and limit bytes carry the last known ones for firmware that ignores it.
+WINMON_RECOVERY_FLAGS = (0x01, 0x90, 0x00, 0x01)
 
 
-def winmon_recovery() -> Request[None]:
-    return Request("S-init", WINMON_RECOVERY, _answers("S"), lambda _payload: None)
+def winmon_recovery(state: SwitchState | None = None, limit: float | None = None) -> Request[None]:
+    raw_limit = 0 if state is None else encode_current_limit(limit)
+    data = (int(state or 0), raw_limit & 0xFF, raw_limit >> 8, *WINMON_RECOVERY_FLAGS)
+    return Request("S-init", _mk2("S", data), _answers("S"), lambda _payload: None)
 
 
 def _w_reply(letter: int, payload: bytes) -> bytes:

@@ -1,34 +1,62 @@
-"""Keeps the 2400-baud link busy with what is needed, and nothing else.
+"""Keeps the 2400-baud link busy with what is needed, and nothing else: one plan, one queue.
 
-Fast-changing values (LEDs, DC, AC of the phases that exist, power variables) are
-read every cycle; the slow config frame and the interface flags on a cadence.
-The next request goes out the moment a reply completes. A command (S, H) jumps
-the queue and its confirming read follows at once.
+Each cycle reads the core (LEDs, DC, AC of L1) and what the device has shown it supports
+(other phases, power variables); the config frame, flags, charge stage and state of charge
+come on a slow cadence, the Multi's firmware once. A failure costs its own part, not the
+link: a lost reply leaves that part's previous value (with its old time), a feature the
+device refuses or never answers is recorded in ``capabilities`` and asked again later. The
+link counts as down only when a core request fails and nothing valid has arrived for
+``link_down_after`` seconds. Commands (S, H, W) jump the queue; their confirming read follows.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 import contextlib
 from dataclasses import dataclass, replace
 import functools
+import logging
 import time
 from typing import Any, TypeVar
 
+from .capabilities import PHASE_FEATURES, Capabilities, Feature, Support
 from .client import Mk3Client
-from .const import RamVar
-from .exceptions import Mk3Error, NotConnectedError
-from .status import POWER_VARS, DeviceStatus, StatusReader
+from .const import InterfaceFlags, RamVar
+from .exceptions import Mk3Error, NoAnswerError, NotConnectedError, UnsupportedError
+from .status import (
+    CHARGE,
+    CONFIG,
+    DC,
+    FIRMWARE,
+    FLAGS,
+    LEDS,
+    MAX_PHASES,
+    POWER,
+    POWER_VARS,
+    SOC,
+    DeviceStatus,
+    ac_part,
+)
+
+_LOGGER = logging.getLogger(__package__)
+_T = TypeVar("_T")
 
 # The config frame costs the device > 750 ms; limits and switches rarely change.
 SLOW_INTERVAL = 10.0
 # A real MK3 needs about 0.4 s per cycle at 2400 baud, so this floor never delays it; it
 # only keeps a link with no speed limit (an unpaced simulator) from spinning the CPU.
 MIN_CYCLE = 0.25
+# A core request failed and no valid frame arrived for this long: asleep or unplugged.
+# Two lost replies in a row on a noisy line stay below it; a silent device passes it
+# within one more request, so a sleep is noticed in about two seconds.
+LINK_DOWN_AFTER = 1.5
+# A command's read-back is asked this often before the command counts as unconfirmed.
+READ_BACK_ATTEMPTS = 3
+# Standby re-assertion: attempts before giving up until the next reconnect or user command.
+STANDBY_ATTEMPTS = 3
 
-_T = TypeVar("_T")
 SampleListener = Callable[[DeviceStatus], None]
 Write = Callable[[Mk3Client], Awaitable[Any]]
 
@@ -40,6 +68,9 @@ class SamplerStats:
     cycles: int = 0
     last_cycle_seconds: float = 0.0
     commands: int = 0
+    lost_replies: int = 0  # parts skipped for one cycle because their reply was lost
+    confirm_reads: int = 0  # immediate re-reads that confirmed (or refuted) a changed state
+    listener_errors: int = 0
 
 
 @dataclass
@@ -48,58 +79,115 @@ class _Command:
     done: asyncio.Future[DeviceStatus]
 
 
+class LinkDownError(NoAnswerError):
+    """No valid frame for ``LINK_DOWN_AFTER`` seconds while the core went unanswered."""
+
+
 class Sampler:
-    """Runs sampling cycles on a connected client and keeps the newest ``DeviceStatus``."""
+    """Runs the sampling plan on a connected client and keeps the newest ``DeviceStatus``."""
 
     def __init__(
         self,
         client: Mk3Client,
-        reader: StatusReader | None = None,
+        phases: Sequence[int] | None = None,
         *,
         slow_interval: float = SLOW_INTERVAL,
         min_cycle: float = MIN_CYCLE,
+        link_down_after: float = LINK_DOWN_AFTER,
     ) -> None:
         self.client = client
-        self.reader = reader or StatusReader(client)
+        # Configured phases are read even if they did not answer at first (retried later);
+        # without configuration L2–L4 are detected on connect.
+        self.configured_phases = sorted({1, *phases}) if phases else None
         self.slow_interval = slow_interval
         self.min_cycle = min_cycle
+        self.link_down_after = link_down_after
+        self.capabilities = Capabilities()
         self.latest: DeviceStatus | None = None
         self.stats = SamplerStats()
+        # Keep the interface's standby flag set (re-asserted when lost, with a give-up).
+        self.standby_wanted = False
+        self.standby_failures = 0
         self._listeners: list[SampleListener] = []
         self._commands: deque[_Command] = deque()
         self._command_arrived = asyncio.Event()
         self._running = False
+        self._published_once = False
         self._slow_due = 0.0
+        self._standby_due = 0.0
+        self._connection = 0
+
+    # ---- public API ----------------------------------------------------------
 
     @property
     def running(self) -> bool:
         """True while ``run()`` is sampling."""
         return self._running
 
+    @property
+    def phases(self) -> list[int]:
+        """The phases read now: L1, the ones that answer, and those due for another try."""
+        now = time.monotonic()
+        phases = [1]
+        for phase in self.configured_phases or range(2, MAX_PHASES + 1):
+            if phase == 1:
+                continue
+            if self.configured_phases is None and phases[-1] != phase - 1:
+                break  # detected phases are contiguous: no L3 without an L2
+            if self.capabilities[PHASE_FEATURES[phase]].due(now):
+                phases.append(phase)
+        return phases
+
+    @property
+    def standby_given_up(self) -> bool:
+        """Standby is wanted but the interface kept losing or refusing it."""
+        return self.standby_wanted and self.standby_failures >= STANDBY_ATTEMPTS
+
     def add_listener(self, listener: SampleListener) -> Callable[[], None]:
-        """Called after every cycle and after every confirmed command."""
+        """Called after every cycle and every confirmed command; exceptions are contained."""
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener)
 
     def request_slow_read(self) -> None:
-        """Read the config frame and flags in the next cycle (e.g. after a reconnect)."""
+        """Read the config frame, flags and charger in the next cycle."""
         self._slow_due = 0.0
 
+    def want_standby(self, enabled: bool) -> None:
+        """Keep (or stop keeping) the standby flag; a new wish gets fresh attempts."""
+        self.standby_wanted = enabled
+        self.standby_failures = 0
+        self._standby_due = 0.0
+
+    async def command(self, write: Write) -> DeviceStatus:
+        """Run ``write`` before the next read, then confirm it by reading the settings back."""
+        if not self._running:
+            raise NotConnectedError(f"{self.client.url} is not being sampled")
+        done: asyncio.Future[DeviceStatus] = asyncio.get_running_loop().create_future()
+        self._commands.append(_Command(write, done))
+        self._command_arrived.set()
+        return await done
+
     async def run(self) -> None:
-        """Sample until cancelled; a link fault ends the run with its ``Mk3Error``."""
+        """Sample until cancelled; a link fault ends the run with its ``Mk3Error``.
+
+        A run after a fault that left the port open (sleep, a long burst of noise) resumes
+        from what this sampler already knows: no full re-read, the parts refresh as they come.
+        """
         self._running = True
+        self.client.forget_address()  # the MK3 may have been reset (it is powered by VE.Bus)
+        fresh = self.latest is None
+        if fresh or self.client.connections != self._connection:
+            # A reopened port may lead to another (or updated) device: ask everything again.
+            self.capabilities.retry_all()
+            self._connection = self.client.connections
+        self.standby_failures = 0
+        self._standby_due = 0.0
         try:
             # The interface only sends its version unasked while idle, which sampling never is.
-            await self.client.get_version()
-            status = await self.reader.read()
-            self.latest = replace(
-                status,
-                interface_flags=await self.client.get_interface_flags(),
-                firmware_version=await self.client.get_firmware_version(),
-            )
-            await self._read_charger()
-            self._slow_due = time.monotonic() + self.slow_interval
-            self._publish(self._current())
+            await self._core(self.client.get_version)
+            if fresh:
+                await self._discover_phases()
+            self._slow_due = 0.0
             while True:
                 started = time.monotonic()
                 await self._cycle()
@@ -112,6 +200,182 @@ class Sampler:
             self._running = False
             self._fail_commands(NotConnectedError("sampling stopped"))
 
+    # ---- the plan --------------------------------------------------------------
+
+    async def _cycle(self) -> None:
+        started = time.monotonic()
+        client = self.client
+        await self._read_state(LEDS, client.get_leds, lambda leds: {"leds": leds}, lambda s: s.leds)
+        if (dc := await self._core(client.get_dc)) is not None:
+            self._update(DC, dc=dc)
+        for phase in self.phases:
+            await self._read_phase(phase)
+        if self._due(Feature.POWER):
+            powers = await self._optional(Feature.POWER, lambda: client.read_ram(POWER_VARS))
+            if powers is not None:
+                self._update(POWER, ram={**self._current().ram, **powers})
+        if time.monotonic() >= self._slow_due:
+            await self._read_slow()
+        if self._due(Feature.FIRMWARE_VERSION) and self._current().firmware_version is None:
+            version = await self._optional(Feature.FIRMWARE_VERSION, client.get_firmware_version)
+            if version is not None:
+                self._update(FIRMWARE, firmware_version=version)
+        self.stats.cycles += 1
+        self.stats.last_cycle_seconds = time.monotonic() - started
+        self._publish_if_complete()
+
+    async def _read_phase(self, phase: int) -> None:
+        client = self.client
+        if phase == 1:
+            await self._read_state(
+                ac_part(1),
+                functools.partial(client.get_ac, 1),
+                lambda ac: {"ac": {**self._current().ac, 1: ac}},
+                lambda s: s.device_state,
+            )
+            return
+        ac = await self._optional(PHASE_FEATURES[phase], functools.partial(client.get_ac, phase))
+        if ac is not None:
+            self._update(ac_part(phase), ac={**self._current().ac, phase: ac})
+
+    async def _discover_phases(self) -> None:
+        """Without configured phases: L2, L3, L4 exist while each answers (stop at the first gap)."""
+        if self.configured_phases is not None:
+            return
+        for phase in range(2, MAX_PHASES + 1):
+            feature = PHASE_FEATURES[phase]
+            ac = await self._optional(feature, functools.partial(self.client.get_ac, phase))
+            if ac is None:
+                # One probe is enough here: a unit without the phase never answers it.
+                self.capabilities[feature].unanswered("no answer on connect")
+                for later in range(phase + 1, MAX_PHASES + 1):
+                    self.capabilities[PHASE_FEATURES[later]].refused(f"L{phase} is absent")
+                return
+            self._update(ac_part(phase), ac={**self._current().ac, phase: ac})
+
+    async def _read_slow(self) -> None:
+        self._slow_due = time.monotonic() + self.slow_interval
+        client = self.client
+        await self._read_state(
+            CONFIG, client.get_config, lambda config: {"config": config}, lambda s: s.config
+        )
+        await self._read_flags()
+        if self._due(Feature.CHARGE_STAGE):
+            reply = await self._optional(Feature.CHARGE_STAGE, client.get_device_state)
+            if reply is not None:
+                self._update(CHARGE, charge_stage=reply[1])
+        if self._due(Feature.STATE_OF_CHARGE):
+            soc = await self._optional(
+                Feature.STATE_OF_CHARGE, lambda: client.read_ram([RamVar.STATE_OF_CHARGE])
+            )
+            if soc is not None:
+                self._update(SOC, ram={**self._current().ram, **soc})
+
+    async def _read_flags(self) -> None:
+        if not self._due(Feature.INTERFACE_FLAGS):
+            return
+        flags = await self._optional(Feature.INTERFACE_FLAGS, self.client.get_interface_flags)
+        if flags is None:
+            return
+        self._update(FLAGS, interface_flags=flags)
+        if not self.standby_wanted:
+            return
+        if InterfaceFlags.STANDBY in flags:
+            self.standby_failures = 0
+            return
+        now = time.monotonic()
+        if self.standby_failures >= STANDBY_ATTEMPTS or now < self._standby_due:
+            return
+        # The MK3 forgets its flags whenever it loses VE.Bus power: set it again, but back off
+        # (and give up) when the interface keeps refusing it, so sampling is never starved.
+        self.standby_failures += 1
+        self._standby_due = now + self.slow_interval * 2**self.standby_failures
+        _LOGGER.debug("%s: standby flag lost, re-asserting", self.client.url)
+        written = await self._optional(
+            Feature.INTERFACE_FLAGS, lambda: self.client.set_interface_flags(flags | InterfaceFlags.STANDBY)
+        )
+        if written is not None:
+            # Only a later read that still shows the bit ends the back-off: some interfaces
+            # echo a write they do not keep.
+            self._update(FLAGS, interface_flags=written)
+
+    # ---- one item ----------------------------------------------------------------
+
+    def _due(self, feature: Feature) -> bool:
+        return self.capabilities[feature].due(time.monotonic())
+
+    async def _core(self, read: Callable[[], Awaitable[_T]]) -> _T | None:
+        """A part every device has: a lost reply skips it, a silent link ends the run."""
+        await self._run_commands()
+        try:
+            return await read()
+        except UnsupportedError as err:
+            _LOGGER.debug("%s: core request refused: %s", self.client.url, err)
+            self.stats.lost_replies += 1
+            return None
+        except NoAnswerError as err:
+            silent_for = self.client.silent_for()
+            if silent_for >= self.link_down_after:
+                raise LinkDownError(f"{err}; no valid frame for {silent_for:.1f} s") from err
+            self.stats.lost_replies += 1
+            return None
+
+    async def _optional(self, feature: Feature, read: Callable[[], Awaitable[_T]]) -> _T | None:
+        """A part the device may lack: failures mark the capability, never the link."""
+        await self._run_commands()
+        capability = self.capabilities[feature]
+        try:
+            value = await read()
+        except UnsupportedError as err:
+            capability.refused(str(err))
+            return None
+        except NoAnswerError as err:
+            if capability.unanswered(str(err)):
+                _LOGGER.debug("%s: %s does not answer: %s", self.client.url, feature, err)
+            self.stats.lost_replies += 1
+            return None
+        if capability.support is not Support.SUPPORTED:
+            _LOGGER.debug("%s: %s answers", self.client.url, feature)
+        capability.answered()
+        return value
+
+    async def _read_state(
+        self,
+        part: str,
+        read: Callable[[], Awaitable[_T]],
+        changes_of: Callable[[_T], dict[str, Any]],
+        key: Callable[[DeviceStatus], object],
+    ) -> None:
+        """Read a part that carries states; a changed state is read again at once and kept
+        only if the second reply agrees.
+
+        Automations react to states (mains lost, overload): one frame that slipped through
+        the 8-bit checksum must not flip one. The re-read costs one exchange per change.
+        """
+        value = await self._core(read)
+        if value is None:
+            return
+        changes = changes_of(value)
+        current = self._current()
+        previous, candidate = key(current), key(replace(current, **changes))
+        if previous is None or candidate == previous:
+            self._update(part, **changes)
+            return
+        self.stats.confirm_reads += 1
+        again = await self._core(read)
+        if again is None:
+            return
+        changes = changes_of(again)
+        if key(replace(self._current(), **changes)) != candidate:
+            return  # the two replies disagree: keep the old state, the next cycle asks again
+        self._update(part, **changes)
+        if part != CONFIG:
+            # The panel's mode and limits live in the slow config frame: a state change is
+            # the moment they are most likely to have changed too.
+            self.request_slow_read()
+
+    # ---- commands ------------------------------------------------------------------
+
     async def _idle(self, seconds: float) -> None:
         """Wait out the rest of a too-fast cycle, but let a command in at once."""
         self._command_arrived.clear()
@@ -121,62 +385,13 @@ class Sampler:
             async with asyncio.timeout(seconds):
                 await self._command_arrived.wait()
 
-    async def command(self, write: Write) -> DeviceStatus:
-        """Run ``write`` before the next sample, then confirm it by reading the device back."""
-        if not self._running:
-            raise NotConnectedError(f"{self.client.url} is not being sampled")
-        done: asyncio.Future[DeviceStatus] = asyncio.get_running_loop().create_future()
-        self._commands.append(_Command(write, done))
-        self._command_arrived.set()
-        return await done
-
-    async def _cycle(self) -> None:
-        started = time.monotonic()
-        client = self.client
-        await self._step(leds=client.get_leds)
-        await self._step(dc=client.get_dc)
-        for phase in self.reader.phases or [1]:
-            ac = await self._after_commands(functools.partial(client.get_ac, phase))
-            self._update(ac={**self._current().ac, phase: ac})
-        powers = await self._after_commands(lambda: client.read_ram(POWER_VARS))
-        self._update(ram={**self._current().ram, **powers})
-        if time.monotonic() >= self._slow_due:
-            await self._read_slow()
-        self.stats.cycles += 1
-        self.stats.last_cycle_seconds = time.monotonic() - started
-        self._publish(self._current())
-
-    async def _step(self, **fetch: Callable[[], Awaitable[Any]]) -> None:
-        ((name, read),) = fetch.items()
-        self._update(**{name: await self._after_commands(read)})
-
-    async def _after_commands(self, read: Callable[[], Awaitable[_T]]) -> _T:
-        await self._run_commands()
-        return await read()
-
-    async def _read_slow(self) -> None:
-        self._slow_due = time.monotonic() + self.slow_interval
-        await self._read_settings()
-        await self._read_charger()
-
-    async def _read_charger(self) -> None:
-        """Charge stage and state of charge: they change over minutes."""
-        _state, stage = await self.client.get_device_state()
-        soc = await self.client.read_ram([RamVar.STATE_OF_CHARGE])
-        self._update(charge_stage=stage, ram={**self._current().ram, **soc})
-
-    async def _read_settings(self) -> None:
-        """What a command can change: the config frame and the interface flags."""
-        client = self.client
-        self._update(config=await client.get_config(), interface_flags=await client.get_interface_flags())
-
     async def _run_commands(self) -> None:
         while self._commands:
             command = self._commands.popleft()
             self.stats.commands += 1
             try:
                 await command.write(self.client)
-                await self._read_settings()
+                await self._read_back()
             except Mk3Error as err:
                 if not command.done.done():
                     command.done.set_exception(err)
@@ -188,17 +403,51 @@ class Sampler:
                 command.done.set_result(status)
             self._publish(status)
 
+    async def _read_back(self) -> None:
+        """What a command can change: the config frame and the interface flags."""
+        client = self.client
+        for attempt in range(READ_BACK_ATTEMPTS):
+            try:
+                self._update(CONFIG, config=await client.get_config())
+                break
+            except NoAnswerError:
+                if attempt == READ_BACK_ATTEMPTS - 1:
+                    raise
+        if self.capabilities[Feature.INTERFACE_FLAGS].support is not Support.UNSUPPORTED:
+            with contextlib.suppress(NoAnswerError, UnsupportedError):
+                self._update(FLAGS, interface_flags=await client.get_interface_flags())
+
+    # ---- state -----------------------------------------------------------------------
+
     def _current(self) -> DeviceStatus:
-        assert self.latest is not None, "run() publishes a full status before cycling"
+        if self.latest is None:
+            self.latest = DeviceStatus()
         return self.latest
 
-    def _update(self, **changes: Any) -> None:
-        self.latest = replace(self._current(), taken_at=time.monotonic(), **changes)
+    def _update(self, part: str, **changes: Any) -> None:
+        now = time.monotonic()
+        current = self._current()
+        self.latest = replace(current, taken_at=now, read_at={**current.read_at, part: now}, **changes)
+
+    def _publish_if_complete(self) -> None:
+        status = self._current()
+        if not self._published_once:
+            # The first sample waits for the core: a device shows up complete or not at all.
+            if status.leds is None or status.dc is None or 1 not in status.ac or status.config is None:
+                return
+            self._published_once = True
+        self._publish(status)
 
     def _publish(self, status: DeviceStatus) -> None:
-        self.latest = status
+        if not self._published_once:
+            return
         for listener in list(self._listeners):
-            listener(status)
+            try:
+                listener(status)
+            except Exception:
+                # A listener's bug must not end sampling for everyone else.
+                self.stats.listener_errors += 1
+                _LOGGER.exception("%s: sample listener failed", self.client.url)
 
     def _fail_commands(self, err: Mk3Error) -> None:
         while self._commands:

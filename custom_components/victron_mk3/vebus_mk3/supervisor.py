@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 import logging
 
 from .client import Mk3Client
-from .exceptions import LinkIOError, Mk3Error
+from .exceptions import LinkFailedError, LinkIOError, Mk3Error
 from .sampler import Sampler
 from .status import DeviceStatus
 
@@ -61,6 +61,12 @@ class LinkSupervisor:
                 if isinstance(err, LinkIOError):
                     # A read or write failed: open the port afresh next time.
                     await self.client.close()
+                await self._pause()
+            except Exception as err:
+                # A bug must not end the link for good: report it once, start afresh.
+                _LOGGER.exception("%s: link task failed; restarting it", self.client.url)
+                self._on_fault(LinkFailedError(f"internal error: {err!r}"))
+                await self.client.close()
                 await self._pause()
 
     async def _pause(self) -> None:

@@ -1,0 +1,106 @@
+"""What a device can do, learned by asking: supported, unsupported or not answering, and why.
+
+Everything beyond the core of a reading (LEDs, DC, AC of L1, the config frame) is optional:
+older firmware, MK2 interfaces and single-phase units lack parts of it. A capability records
+what the device said, so the sampler asks again only when it is worth it (after a reconnect
+and every ``RETRY_AFTER`` seconds) and never lets a missing feature fail a cycle.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+import time
+
+# A capability that is unsupported or stopped answering is asked again after this long.
+RETRY_AFTER = 300.0
+# Unanswered attempts in a row before an optional item stops being asked every cycle:
+# one lost reply is noise; a second in a row on a link that answers everything else is not.
+NOT_ANSWERING_AFTER = 2
+
+
+class Support(StrEnum):
+    """What is known about one optional feature."""
+
+    UNKNOWN = "unknown"  # not tried on this connection yet
+    SUPPORTED = "supported"
+    UNSUPPORTED = "unsupported"  # the device said so (0x80/0x90, scale 0)
+    NOT_ANSWERING = "not_answering"  # asked repeatedly, no reply
+
+
+class Feature(StrEnum):
+    """Optional features; their values come from these requests."""
+
+    FIRMWARE_VERSION = "firmware_version"  # W 0x05/0x06
+    INTERFACE_FLAGS = "interface_flags"  # H (MK3 only)
+    CHARGE_STAGE = "charge_stage"  # W 0x0E
+    STATE_OF_CHARGE = "state_of_charge"  # RAM 13 (battery monitor)
+    POWER = "power"  # RAM 14-16
+    PHASE_2 = "phase_2"  # F 2
+    PHASE_3 = "phase_3"  # F 3
+    PHASE_4 = "phase_4"  # F 4
+
+
+PHASE_FEATURES = {2: Feature.PHASE_2, 3: Feature.PHASE_3, 4: Feature.PHASE_4}
+
+
+@dataclass
+class Capability:
+    """One feature's state, with the reason a user or maintainer reads in diagnostics."""
+
+    support: Support = Support.UNKNOWN
+    reason: str = ""
+    checked_at: float | None = None  # monotonic time of the last verdict
+    misses: int = 0  # unanswered attempts in a row
+
+    def due(self, now: float) -> bool:
+        """True when the feature should be asked for now."""
+        if self.support in (Support.UNKNOWN, Support.SUPPORTED):
+            return True
+        return self.checked_at is None or now - self.checked_at >= RETRY_AFTER
+
+    def answered(self) -> None:
+        self._verdict(Support.SUPPORTED, "")
+
+    def refused(self, reason: str) -> None:
+        self._verdict(Support.UNSUPPORTED, reason)
+
+    def unanswered(self, reason: str) -> bool:
+        """Count a lost reply; True when the feature now counts as not answering."""
+        self.misses += 1
+        if self.misses < NOT_ANSWERING_AFTER and self.support is not Support.NOT_ANSWERING:
+            return False
+        self._verdict(Support.NOT_ANSWERING, reason, misses=self.misses)
+        return True
+
+    def _verdict(self, support: Support, reason: str, *, misses: int = 0) -> None:
+        self.support, self.reason, self.misses = support, reason, misses
+        self.checked_at = time.monotonic()
+
+
+@dataclass
+class Capabilities:
+    """Every optional feature of one device, as learned on this link."""
+
+    features: dict[Feature, Capability] = field(
+        default_factory=lambda: {feature: Capability() for feature in Feature}
+    )
+
+    def __getitem__(self, feature: Feature) -> Capability:
+        return self.features[feature]
+
+    def supported(self, feature: Feature) -> bool:
+        return self.features[feature].support is Support.SUPPORTED
+
+    def retry_all(self) -> None:
+        """After a reconnect the device may be another one (or updated): ask everything again."""
+        for capability in self.features.values():
+            if capability.support is not Support.SUPPORTED:
+                capability.checked_at = None
+
+    def as_dict(self) -> dict[str, dict[str, str]]:
+        """For diagnostics: feature → support and reason."""
+        return {
+            feature.value: {"support": cap.support.value, "reason": cap.reason}
+            for feature, cap in self.features.items()
+        }

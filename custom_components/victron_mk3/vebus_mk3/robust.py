@@ -1,0 +1,62 @@
+"""Values one corrupted frame cannot move: the median of the newest samples.
+
+The 8-bit checksum lets about one in 256 corrupted frames through, and the plausibility
+ranges catch most but not all of them. A measurement published as the median of the last
+three samples ignores any single bad frame; a genuine step shows after its second sample.
+States (LEDs, device state, switches) are confirmed by the sampler's immediate re-read and
+pass through unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import fields, replace
+import statistics
+from typing import Any, TypeVar
+
+from .status import DeviceStatus
+
+WINDOW = 3
+
+_M = TypeVar("_M")
+
+
+def _median_of(values: Sequence[Any]) -> Any:
+    numbers = [value for value in values if isinstance(value, float)]
+    return statistics.median(numbers) if numbers else None
+
+
+def _median_model(latest: _M, history: Sequence[_M | None]) -> _M:
+    """``latest`` with each float field replaced by its median over ``history`` (frozen models)."""
+    present = [model for model in history if model is not None]
+    if len(present) < WINDOW:
+        return latest
+    changes: dict[str, Any] = {}
+    for field in fields(latest):  # type: ignore[arg-type]
+        if not isinstance(getattr(latest, field.name), float):
+            continue  # states and counts stay as the newest reply says
+        median = _median_of([getattr(model, field.name) for model in present])
+        if median is not None and median != getattr(latest, field.name):
+            changes[field.name] = median
+    return replace(latest, **changes) if changes else latest  # type: ignore[type-var]
+
+
+def robust_status(window: Sequence[DeviceStatus]) -> DeviceStatus:
+    """The newest status with its measurements replaced by medians over ``window``."""
+    latest = window[-1]
+    if len(window) < WINDOW:
+        return latest
+    recent = list(window)[-WINDOW:]
+    changes: dict[str, Any] = {}
+    if latest.dc is not None:
+        changes["dc"] = _median_model(latest.dc, [status.dc for status in recent])
+    changes["ac"] = {
+        phase: _median_model(ac, [status.ac.get(phase) for status in recent])
+        for phase, ac in latest.ac.items()
+    }
+    ram: dict[int, float | None] = {}
+    for var_id, value in latest.ram.items():
+        history = [status.ram.get(var_id) for status in recent]
+        ram[var_id] = value if value is None or None in history else _median_of(history)
+    changes["ram"] = ram
+    return replace(latest, **changes)
