@@ -61,6 +61,7 @@ class VictronMk3Entity(CoordinatorEntity[VictronMk3Coordinator]):
 
     @callback
     def _handle_coordinator_update(self) -> None:
-        if self.coordinator.data.states_only and not self._publishes_states:
+        coordinator = self.coordinator
+        if coordinator.last_update_success and coordinator.data.states_only and not self._publishes_states:
             return
         super()._handle_coordinator_update()

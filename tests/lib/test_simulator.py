@@ -309,7 +309,7 @@ async def test_config_frame_and_switch_register(sim: Simulator, client: Client) 
 
 
 @pytest.mark.parametrize(
-    ("raw", "amps"), [(0x8000, 50.0), (0, 3.6), (20, 3.6), (123, 12.3), (9999, 50.0), (500, 50.0)]
+    ("raw", "amps"), [(0x8000, 16.0), (0, 3.6), (20, 3.6), (123, 12.3), (9999, 50.0), (500, 50.0)]
 )
 async def test_state_command_clamps_and_persists(
     sim: Simulator, client: Client, raw: int, amps: float

@@ -354,9 +354,10 @@ class Mk3Client:
         return await self.request(requests.ac_info(phase, self.scales))
 
     async def set_state(self, state: SwitchState, current_limit: float | None) -> None:
-        """Set the remote panel state; ``current_limit`` None = maximum, <= 0 = minimum.
+        """Set the remote panel state; ``current_limit`` None = leave the limit, <= 0 = minimum.
 
-        The device keeps this setting; never send it without a user asking.
+        The device keeps this setting; never send it without a user asking. "Leave" is the
+        limit field 0x8000, which Victron's MK2 protocol document says the device ignores.
         """
         await self.request(requests.set_state(state, current_limit))
 

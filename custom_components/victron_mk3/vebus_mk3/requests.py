@@ -121,7 +121,8 @@ def config() -> Request[ConfigInfo]:
 
 
 def encode_current_limit(amps: float | None) -> int:
-    """S-command limit field: None = device maximum, <= 0 = minimum, else amps x10."""
+    """S-command limit field: None = leave the present limit (0x8000, which the device
+    ignores), <= 0 = minimum, else amps x10 (the device clamps to its range)."""
     if amps is None:
         return LIMIT_DEVICE_MAXIMUM
     if amps <= 0:

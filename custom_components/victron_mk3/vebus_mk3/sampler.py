@@ -157,6 +157,8 @@ class Sampler:
         self.standby_wanted = enabled
         self.standby_failures = 0
         self._standby_due = 0.0
+        if enabled:
+            self.request_slow_read()  # check (and set) the flag now, not a slow interval later
 
     async def command(self, write: Write) -> DeviceStatus:
         """Run ``write`` before the next read, then confirm it by reading the settings back."""

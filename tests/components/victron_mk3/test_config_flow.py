@@ -351,5 +351,5 @@ async def test_options(hass: HomeAssistant, init_integration: MockConfigEntry) -
     await hass.async_block_till_done()
     assert init_integration.options == {CONF_SCAN_INTERVAL: 30, CONF_PHASES: ["2"]}
     coordinator = init_integration.runtime_data
-    assert coordinator.update_interval.total_seconds() == 30
-    assert coordinator.reader.phases == [1, 2]
+    assert coordinator.publish_interval == 30
+    assert coordinator.sampler.phases == [1, 2]

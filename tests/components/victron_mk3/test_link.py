@@ -12,9 +12,10 @@ import logging
 from unittest.mock import patch
 
 from homeassistant.const import STATE_UNAVAILABLE
-from homeassistant.core import HomeAssistant
+from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.event import async_track_state_change_event
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import async_fire_time_changed
@@ -40,7 +41,7 @@ def _standby(simulator: SimulatorThread) -> bool:
 def _state_commands(simulator: SimulatorThread) -> int:
     """S commands that change the remote state (the long-frame init variant does not)."""
     return simulator.call(
-        lambda sim: sum(1 for p in sim.received if p[:2] == b"\xffS" and p[2:] != S_INIT_VARIANT)
+        lambda sim: sum(1 for p in sim.received if p[:2] == b"\xffS" and p[5:] != S_INIT_VARIANT[3:])
     )
 
 
@@ -51,15 +52,25 @@ def _available(hass: HomeAssistant) -> bool:
 async def test_publishes_the_newest_sample_at_the_interval(
     hass: HomeAssistant, coordinator: VictronMk3Coordinator, simulator: SimulatorThread
 ) -> None:
-    """Sampling runs at wire speed; entities are written at the update interval, from the newest sample."""
-    assert coordinator.update_interval == timedelta(seconds=2)
+    """Sampling runs at wire speed; measurements are written at the update interval, from the samples."""
+    assert coordinator.publish_interval == 2
+    writes: list[float] = []
+
+    @callback
+    def changed(event: Event[EventStateChangedData]) -> None:
+        writes.append(asyncio.get_running_loop().time())
+
+    unsubscribe = async_track_state_change_event(hass, OUTPUT_POWER, changed)
+    loads = iter(range(1000, 2000, 7))
+    started = asyncio.get_running_loop().time()
+    while asyncio.get_running_loop().time() - started < 5:
+        # The load changes with every sample; the entity still writes once per interval.
+        simulator.call(lambda sim: setattr(sim.model, "load_w", float(next(loads))))
+        await asyncio.sleep(0.2)
+    unsubscribe()
+    assert 1 <= len(writes) <= 3
     simulator.call(lambda sim: setattr(sim.model, "load_w", 1234.0))
-    cycles = coordinator.sampler.stats.cycles
-    await wait_until(lambda: coordinator.sampler.stats.cycles >= cycles + 2)
-    assert hass.states.get(OUTPUT_POWER).state != "1234"  # sampled, not yet published
-    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=3))
-    await hass.async_block_till_done()
-    assert float(hass.states.get(OUTPUT_POWER).state) == pytest.approx(1234, abs=1)
+    await wait_until(lambda: hass.states.get(OUTPUT_POWER).state == "1234.0", 4)
 
 
 async def test_unplug_and_replug_heal_without_reload(
@@ -124,7 +135,7 @@ async def test_no_repair_issue_while_standby_is_wanted(
     hass: HomeAssistant, coordinator: VictronMk3Coordinator, simulator: SimulatorThread
 ) -> None:
     """With standby on, a silent device is unplugged power, not sleep: no advice to enable standby."""
-    coordinator.standby_requested = True
+    coordinator.sampler.want_standby(True)
     coordinator.fault = None
     with patch("custom_components.victron_mk3.coordinator.ASLEEP_REPAIR_AFTER", 0.0):
         simulator.call(lambda sim: setattr(sim.faults, "drop_probability", 1.0))

@@ -80,7 +80,8 @@ class Mk3Device:
         letter, data = payload[1], payload[2:]
         if self.model.winmon_mode:
             # Long-frame mode: short commands vanish, except the init S frame that ends it.
-            if letter == ord("S") and data == S_INIT_VARIANT:
+            # Recognised by its flag bytes: clients put the last known state and limit before them.
+            if letter == ord("S") and data[3:] == S_INIT_VARIANT[3:]:
                 self.model.winmon_mode = False
                 return Response([self._reply(letter)], TURNAROUND_VEBUS)
             return Response()

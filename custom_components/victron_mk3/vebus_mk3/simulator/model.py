@@ -99,6 +99,7 @@ class MultiplusModel:
     front_switch: FrontSwitch = FrontSwitch.ON
     charger_enabled: bool = True
     limit_overridden_by_panel: bool = False
+    max_on_ignored_limit: bool = False  # guess: firmware reading limit 0x8000 as "maximum"
     # "A Multi switched off can need several 'on' commands": that many S commands that would
     # switch the unit on from OFF are acknowledged and ignored.
     ignore_on_commands: int = 0
@@ -178,9 +179,15 @@ class MultiplusModel:
         return reg
 
     def limit_from_raw(self, raw: int) -> float:
-        """S command limit field: 0x8000 = maximum, 0 = minimum, else amps×10 clamped."""
+        """S command limit field: 0 = minimum, else amps×10 clamped.
+
+        A limit >= 0x8000 leaves the present limit, as Victron's MK2 protocol document says
+        ("the input current setpoint being ignored"; quoted in martiby/ess issue 1). One peer
+        (j9brown/victron-mk3) documents "maximum" instead: ``max_on_ignored_limit`` models that
+        reading (a guess about some firmware, used to test that a client repairs it).
+        """
         if raw >= 0x8000:
-            return self.current_limit_max
+            return self.current_limit_max if self.max_on_ignored_limit else self.current_limit
         if raw == 0:
             return self.current_limit_min
         return max(self.current_limit_min, min(self.current_limit_max, raw / 10))
