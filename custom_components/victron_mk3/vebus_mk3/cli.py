@@ -15,6 +15,9 @@ from .exceptions import Mk3Error
 from .probe import probe
 from .status import DeviceStatus, StatusReader
 
+# Names in simulator.profiles.PROFILES, listed here so the other commands never import the simulator
+# (a test checks the two agree).
+SIMULATOR_PROFILES = ("multiplus2_mk3", "multiplus_24_mk2", "led_append", "three_phase")
 # Between monitor cycles while the link is down: long enough not to spin, short enough to notice a replug.
 RETRY_DELAY = 2.0
 
@@ -125,10 +128,10 @@ async def run_probe(port: str) -> int:
     return 0 if result.ok else 1
 
 
-async def run_simulate(link: str | None, tcp_port: int | None, paced: bool) -> int:
+async def run_simulate(link: str | None, tcp_port: int | None, paced: bool, profile: str) -> int:
     from .simulator import run_simulator  # noqa: PLC0415 - only this command needs it
 
-    await run_simulator(link=link, tcp_port=tcp_port, paced=paced)
+    await run_simulator(link=link, tcp_port=tcp_port, paced=paced, profile=profile)
     return 0
 
 
@@ -154,6 +157,12 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--paced", action="store_true", help="real 2400 baud timing")
     simulate.add_argument("--link", metavar="PATH", help="pty symlink to create")
     simulate.add_argument("--tcp", type=int, metavar="PORT", help="also listen on 127.0.0.1:PORT")
+    simulate.add_argument(
+        "--profile",
+        default="multiplus2_mk3",
+        choices=SIMULATOR_PROFILES,
+        help="which interface + unit to simulate (default: %(default)s)",
+    )
     return parser
 
 
@@ -169,7 +178,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif args.command == "probe":
         job = run_probe(args.port)
     else:
-        job = run_simulate(args.link, args.tcp, args.paced)
+        job = run_simulate(args.link, args.tcp, args.paced, args.profile)
     try:
         return asyncio.run(job)
     except Mk3Error as err:
