@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import serialx
 
-from custom_components.victron_mk3.vebus_mk3.cli import SIMULATOR_PROFILES
+from custom_components.victron_mk3.vebus_mk3.cli import SIMULATOR_PROFILES, build_parser
 from custom_components.victron_mk3.vebus_mk3.const import DeviceState, RamVar, SwitchState
 from custom_components.victron_mk3.vebus_mk3.frame import FrameDecoder, encode_frame
 from custom_components.victron_mk3.vebus_mk3.simulator import (
@@ -27,7 +27,9 @@ from custom_components.victron_mk3.vebus_mk3.simulator import (
     DeviceQuirks,
     MultiplusModel,
     Simulator,
+    SimulatorThread,
     make_model,
+    run_simulator,
 )
 from tests.lib.test_simulator import Client, connect, parse_info, reply_to
 
@@ -336,8 +338,9 @@ class Arrivals(Client):
 
 async def paced_burst(tmp_path: Path, usb_latency: float | None) -> list[tuple[float, int]]:
     """Twelve DC info frames (17 bytes each) queued back to back on a paced line."""
-    options = {"paced": True, "time_scale": 0, "version_interval": QUIET, "usb_latency": usb_latency}
-    async with Simulator(link=str(tmp_path / "tty"), **options) as sim:
+    async with Simulator(
+        link=str(tmp_path / "tty"), paced=True, time_scale=0, version_interval=QUIET, usb_latency=usb_latency
+    ) as sim:
         client = Arrivals()
         loop = asyncio.get_running_loop()
         await serialx.create_serial_connection(loop, lambda: client, sim.url, baudrate=2400)
@@ -371,3 +374,36 @@ async def test_usb_latency_delivers_in_chunks_at_2400_baud(tmp_path: Path) -> No
     assert statistics.median(size for _, size in bytewise) == 1
     assert len(bytewise) > 2.5 * len(chunked)
     assert byte_rate(bytewise) == pytest.approx(1 / BYTE_TIME, rel=0.1)
+
+
+# --- entry points -------------------------------------------------------------------------------
+
+
+def test_thread_runner_takes_a_profile(tmp_path: Path) -> None:
+    with SimulatorThread(link=str(tmp_path / "tty"), profile="multiplus_24_mk2", time_scale=0) as remote:
+        assert remote.model.quirks.ac_info_state_byte == 0xB7
+        assert remote.call(lambda sim: sim.device.handle(b"\xffH").frames) == []
+
+
+async def test_cli_simulate_profile(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = build_parser().parse_args(["simulate", "--profile", "led_append", "--link", "x"])
+    assert args.profile == "led_append"
+    assert build_parser().parse_args(["simulate"]).profile == "multiplus2_mk3"
+    link = tmp_path / "ttyLed"
+    task = asyncio.create_task(run_simulator(link=str(link), profile="led_append"))
+    try:
+        async with asyncio.timeout(2):
+            while not link.exists():
+                await asyncio.sleep(0.02)
+        client = await connect(str(link))
+        try:
+            client.send(b"\xffV")
+            await wait_for_bytes(client, 11)
+            assert split_led_frames(bytes(client.raw[:11]))[0][0][:2] == b"\xffV"
+        finally:
+            await client.close()
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    assert "led_append" in capsys.readouterr().out
