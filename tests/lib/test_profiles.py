@@ -23,6 +23,7 @@ from custom_components.victron_mk3.vebus_mk3.const import DeviceState, RamVar, S
 from custom_components.victron_mk3.vebus_mk3.frame import FrameDecoder, encode_frame
 from custom_components.victron_mk3.vebus_mk3.simulator import (
     BYTE_TIME,
+    FTDI_LATENCY,
     PROFILES,
     DeviceQuirks,
     MultiplusModel,
@@ -363,8 +364,7 @@ def byte_rate(reads: list[tuple[float, int]]) -> float:
 
 
 async def test_usb_latency_delivers_in_chunks_at_2400_baud(tmp_path: Path) -> None:
-    latency = 0.016
-    chunked = await paced_burst(tmp_path, latency)
+    chunked = await paced_burst(tmp_path, FTDI_LATENCY)
     sizes = [size for _, size in chunked]
     gaps = [b[0] - a[0] for a, b in itertools.pairwise(chunked)]
     assert statistics.median(sizes) >= 3  # 16 ms of 2400 baud ≈ 3.8 bytes per chunk
@@ -388,7 +388,9 @@ def test_thread_runner_takes_a_profile(tmp_path: Path) -> None:
 async def test_cli_simulate_profile(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     args = build_parser().parse_args(["simulate", "--profile", "led_append", "--link", "x"])
     assert args.profile == "led_append"
-    assert build_parser().parse_args(["simulate"]).profile == "multiplus2_mk3"
+    defaults = build_parser().parse_args(["simulate"])
+    assert (defaults.profile, defaults.usb_latency) == ("multiplus2_mk3", None)
+    assert build_parser().parse_args(["simulate", "--paced", "--usb-latency", "0.016"]).usb_latency == 0.016
     link = tmp_path / "ttyLed"
     task = asyncio.create_task(run_simulator(link=str(link), profile="led_append"))
     try:

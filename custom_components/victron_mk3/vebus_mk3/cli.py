@@ -128,10 +128,12 @@ async def run_probe(port: str) -> int:
     return 0 if result.ok else 1
 
 
-async def run_simulate(link: str | None, tcp_port: int | None, paced: bool, profile: str) -> int:
+async def run_simulate(
+    link: str | None, tcp_port: int | None, paced: bool, profile: str, usb_latency: float | None
+) -> int:
     from .simulator import run_simulator  # noqa: PLC0415 - only this command needs it
 
-    await run_simulator(link=link, tcp_port=tcp_port, paced=paced, profile=profile)
+    await run_simulator(link=link, tcp_port=tcp_port, paced=paced, profile=profile, usb_latency=usb_latency)
     return 0
 
 
@@ -163,6 +165,12 @@ def build_parser() -> argparse.ArgumentParser:
         choices=SIMULATOR_PROFILES,
         help="which interface + unit to simulate (default: %(default)s)",
     )
+    simulate.add_argument(
+        "--usb-latency",
+        type=float,
+        metavar="SECONDS",
+        help="with --paced: hand bytes over in chunks this often, like a USB-serial chip (FTDI: 0.016)",
+    )
     return parser
 
 
@@ -178,7 +186,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif args.command == "probe":
         job = run_probe(args.port)
     else:
-        job = run_simulate(args.link, args.tcp, args.paced, args.profile)
+        job = run_simulate(args.link, args.tcp, args.paced, args.profile, args.usb_latency)
     try:
         return asyncio.run(job)
     except Mk3Error as err:

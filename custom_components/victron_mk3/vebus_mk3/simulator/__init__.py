@@ -14,11 +14,12 @@ from .quirks import DeviceQuirks
 from .ramvars import RAM_VARS, RamVarSpec
 from .simulator import Faults, Simulator, run_simulator
 from .thread import SimulatorThread
-from .transport import BYTE_TIME
+from .transport import BYTE_TIME, FTDI_LATENCY
 
 __all__ = [
     "BYTE_TIME",
     "DEFAULT_PROFILE",
+    "FTDI_LATENCY",
     "PROFILES",
     "RAM_VARS",
     "S_INIT_VARIANT",

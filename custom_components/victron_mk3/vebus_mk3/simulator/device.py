@@ -200,11 +200,10 @@ class Mk3Device:
         phases = self.model.phases
         kind = 7 + phases if phase == 1 and phases > 1 else 9 - phase
         p = flows.phase  # all units of a multi-phase system share the load equally
+        mains_current = spec_for(self.model, RamVar.MAINS_CURRENT) or RAM_VARS[RamVar.MAINS_CURRENT]
         body = (
             RAM_VARS[RamVar.MAINS_VOLTAGE].raw_bytes(p.mains_voltage)
-            + (spec_for(self.model, RamVar.MAINS_CURRENT) or RAM_VARS[RamVar.MAINS_CURRENT]).raw_bytes(
-                p.mains_current
-            )
+            + mains_current.raw_bytes(p.mains_current)
             + RAM_VARS[RamVar.INVERTER_VOLTAGE].raw_bytes(p.output_voltage)
             + RAM_VARS[RamVar.INVERTER_CURRENT].raw_bytes(p.inverter_current)
             # No AC input: the period byte reads 0 (→ 0 Hz, never a division).

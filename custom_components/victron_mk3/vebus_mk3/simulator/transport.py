@@ -25,6 +25,7 @@ from ..const import BAUDRATE
 from ..frame import FrameDecoder
 
 BYTE_TIME = 10 / BAUDRATE  # start + 8 data + stop bits ≈ 4.17 ms
+FTDI_LATENCY = 0.016  # an FTDI chip's default latency timer, for ``usb_latency``
 _READ_SIZE = 4096
 _tmp_names = itertools.count()
 
