@@ -60,19 +60,20 @@ MK2_MULTIPLUS_QUIRKS = DeviceQuirks(
 def multiplus_24_mk2() -> MultiplusModel:
     """An older MultiPlus 24/3000/70-16 230 V behind an MK2-USB, 8-cell (24 V) LiFePO4 bank.
 
-    Facts (protocol.md *Field quirks*, captures from such a unit): AC info frames carry 0xB7 in
-    the device-state byte while their values are right; the MK2 has no ``H`` command; older
-    units may not answer the firmware request (here: not without its two zero argument bytes);
-    mains current (var 1) declared unsigned yet sent negative while feeding back; a multi-id
-    ``0x30`` read answered with fewer values than asked. Ratings from the model name: 24 V,
-    3000 VA, 70 A charger, 16 A AC input.
+    Facts (protocol.md *Field quirks*, 2026-11 captures): such a unit sends AC info frames with
+    0xB7 in the device-state byte while their values are right. Facts about older units or the
+    MK2 in general, gathered on this profile so one device shows them all: the MK2 has no ``H``
+    command; an older unit may not answer the firmware request; mains current (var 1) declared
+    unsigned yet sent negative while feeding back; a multi-id ``0x30`` read answered with fewer
+    values than asked. Ratings from the model name: 24 V, 3000 VA, 70 A charger, 16 A AC input.
 
-    Guesses: silence for ``H`` (as for any unknown command); exactly one value for a multi-id
-    read; the firmware request answered when it has the arguments; the short scale-info form
-    ``8E s_lo s_hi`` (protocol.md attributes it to *newer* devices, uncertain; it sits here to be
-    tested together with the other old-unit quirks); vars 13-16 missing (answer 0x90 to info
-    and read); the MK2 and firmware version numbers; 2500 W continuous; the minimum current
-    limit; battery voltages scaled from the 48 V profile by 8/16 cells.
+    Guesses: that this one unit has all of those quirks; silence for ``H`` (as for any unknown
+    command); the firmware request answered only with its two zero argument bytes; exactly one
+    value for a multi-id read; the short scale-info form ``8E s_lo s_hi`` (protocol.md attributes
+    it to *newer* devices, uncertain; it sits here to be tested with the other quirks); vars 13-16
+    missing (0x90 to info and read); the MK2 and firmware version numbers; the minimum current
+    limit; battery voltages scaled from the 48 V profile by 8/16 cells; 2500 W continuous
+    (remembered from the datasheet, not checked here).
     """
     return MultiplusModel(
         quirks=MK2_MULTIPLUS_QUIRKS,
@@ -81,7 +82,7 @@ def multiplus_24_mk2() -> MultiplusModel:
         current_limit=16.0,
         current_limit_min=2.0,  # guess
         current_limit_max=16.0,
-        inverter_rated_w=2500.0,  # guess: 3000 VA at cos phi 0.8-ish
+        inverter_rated_w=2500.0,  # continuous W at 25 °C as remembered from the datasheet (uncertain)
         max_charge_current=70.0,
         battery_monitor=False,  # no SOC on this unit (guess, see missing_ram_vars)
         battery_cells=8,
