@@ -238,6 +238,18 @@ async def test_led_appended_framing(tmp_path: Path) -> None:
         assert client.raw == encode_frame(b"\xffS")
 
 
+async def test_s_flag_turns_led_status_on(tmp_path: Path) -> None:
+    async with talking_to(tmp_path) as (sim, client):
+        client.send(b"\xffS\x00\x00\x00\x01\x92")  # do not forward + LED status (velib flag 0x02)
+        await wait_for_bytes(client, 6)
+        await asyncio.sleep(0.05)
+        flows = sim.model.flows()
+        leds = bytes((int(flows.leds_on), int(flows.leds_blink)))
+        assert split_led_frames(bytes(client.raw)) == [(b"\xffS", leds)]
+        assert sim.model.led_status_appended
+        assert sim.model.switch_state == SwitchState.ON
+
+
 # --- S frames flagged "do not forward" ----------------------------------------------------------
 
 
