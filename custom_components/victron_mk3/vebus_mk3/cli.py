@@ -15,6 +15,9 @@ from .exceptions import Mk3Error
 from .probe import probe
 from .status import DeviceStatus, StatusReader
 
+# Names in simulator.profiles.PROFILES, listed here so the other commands never import the simulator
+# (a test checks the two agree).
+SIMULATOR_PROFILES = ("multiplus2_mk3", "multiplus_24_mk2", "led_append", "three_phase")
 # Between monitor cycles while the link is down: long enough not to spin, short enough to notice a replug.
 RETRY_DELAY = 2.0
 
@@ -127,10 +130,12 @@ async def run_probe(port: str) -> int:
     return 0 if result.ok else 1
 
 
-async def run_simulate(link: str | None, tcp_port: int | None, paced: bool) -> int:
+async def run_simulate(
+    link: str | None, tcp_port: int | None, paced: bool, profile: str, usb_latency: float | None
+) -> int:
     from .simulator import run_simulator  # noqa: PLC0415 - only this command needs it
 
-    await run_simulator(link=link, tcp_port=tcp_port, paced=paced)
+    await run_simulator(link=link, tcp_port=tcp_port, paced=paced, profile=profile, usb_latency=usb_latency)
     return 0
 
 
@@ -156,6 +161,18 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--paced", action="store_true", help="real 2400 baud timing")
     simulate.add_argument("--link", metavar="PATH", help="pty symlink to create")
     simulate.add_argument("--tcp", type=int, metavar="PORT", help="also listen on 127.0.0.1:PORT")
+    simulate.add_argument(
+        "--profile",
+        default="multiplus2_mk3",
+        choices=SIMULATOR_PROFILES,
+        help="which interface + unit to simulate (default: %(default)s)",
+    )
+    simulate.add_argument(
+        "--usb-latency",
+        type=float,
+        metavar="SECONDS",
+        help="with --paced: hand bytes over in chunks this often, like a USB-serial chip (FTDI: 0.016)",
+    )
     return parser
 
 
@@ -171,7 +188,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif args.command == "probe":
         job = run_probe(args.port)
     else:
-        job = run_simulate(args.link, args.tcp, args.paced)
+        job = run_simulate(args.link, args.tcp, args.paced, args.profile, args.usb_latency)
     try:
         return asyncio.run(job)
     except Mk3Error as err:

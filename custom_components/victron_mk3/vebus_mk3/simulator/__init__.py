@@ -1,4 +1,4 @@
-"""Simulated MK3-USB interface with a MultiPlus-II 48/5000/70-50 behind it.
+"""Simulated MK3-USB interface with a MultiPlus-II 48/5000/70-50 behind it (or another profile).
 
 It speaks the real bytes over a pseudo-terminal (behind a stable symlink) and/or TCP, so the
 library, Home Assistant tests and benchmarks meet it exactly as they would meet the hardware.
@@ -9,25 +9,33 @@ from __future__ import annotations
 from ..const import ChargeStage
 from .device import S_INIT_VARIANT, Mk3Device, Response
 from .model import Flows, FrontSwitch, MultiplusModel, PhaseFlows
+from .profiles import DEFAULT_PROFILE, PROFILES, Profile, make_model
+from .quirks import DeviceQuirks
 from .ramvars import RAM_VARS, RamVarSpec
 from .simulator import Faults, Simulator, run_simulator
 from .thread import SimulatorThread
-from .transport import BYTE_TIME
+from .transport import BYTE_TIME, FTDI_LATENCY
 
 __all__ = [
     "BYTE_TIME",
+    "DEFAULT_PROFILE",
+    "FTDI_LATENCY",
+    "PROFILES",
     "RAM_VARS",
     "S_INIT_VARIANT",
     "ChargeStage",
+    "DeviceQuirks",
     "Faults",
     "Flows",
     "FrontSwitch",
     "Mk3Device",
     "MultiplusModel",
     "PhaseFlows",
+    "Profile",
     "RamVarSpec",
     "Response",
     "Simulator",
     "SimulatorThread",
+    "make_model",
     "run_simulator",
 ]

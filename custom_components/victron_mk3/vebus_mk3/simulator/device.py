@@ -32,7 +32,9 @@ from ..const import (
     RamVar,
     SwitchState,
 )
+from ..frame import checksum, encode_frame
 from .model import Flows, MultiplusModel
+from .quirks import S_FLAG_DO_NOT_FORWARD, S_FLAG_LED_STATUS, S_FLAGS_INDEX
 from .ramvars import RAM_VARS, period, read_raw, spec_for
 
 # Payload after 0xFF 'S' that takes the interface out of VictronConnect's long-frame ("Winmon")
@@ -56,6 +58,7 @@ TURNAROUND_LOCAL = 0.012  # V, L, A, H: answered by the MK3 itself
 INFO_RESERVED = 0x00  # info frame index 3: meaning unknown
 CONFIG_FRAME_TYPE = 0x10  # config frame index 1 (uncertain)
 PHASE_KIND_L1 = 0x08  # AC kind = 9 - phase; L1 of an n-phase system says 7 + n instead
+LED_STATUS_LENGTH_FLAG = 0x80  # length byte top bit: two LED bytes follow the payload
 
 
 @dataclass
@@ -73,6 +76,19 @@ class Mk3Device:
     def __init__(self, model: MultiplusModel) -> None:
         self.model = model
 
+    def encode(self, payload: bytes) -> bytes:
+        """Frame ``payload`` as the interface sends it now (with LED status appended or not).
+
+        Appended form (protocol.md *Field quirks*): length byte with the top bit set, payload,
+        LEDs on, LEDs blink, then a checksum over everything, the raw length byte included.
+        """
+        if not self.model.led_status_appended:
+            return encode_frame(payload)
+        flows = self.model.flows()
+        length = LED_STATUS_LENGTH_FLAG | len(payload)
+        body = bytes((*payload, int(flows.leds_on), int(flows.leds_blink)))
+        return bytes((length, *body, checksum(length, body)))
+
     def handle(self, payload: bytes) -> Response:
         """Process one request payload (``0xFF letter data…``)."""
         if len(payload) < 2 or payload[0] != MK2_FRAME:
@@ -87,13 +103,15 @@ class Mk3Device:
             return Response()
         if letter in W_FAMILY:
             return Response(self._w_family(letter, data), TURNAROUND_VEBUS)
-        handler = {
+        handlers = {
             ord("V"): self._version,
             ord("A"): self._address,
             ord("L"): self._leds,
-            ord("H"): self._flags,
             ord("S"): self._state,
-        }.get(letter)
+        }
+        if self.model.quirks.has_interface_flags_command:
+            handlers[ord("H")] = self._flags
+        handler = handlers.get(letter)
         if handler is not None:
             turnaround = TURNAROUND_VEBUS if letter == ord("S") else TURNAROUND_LOCAL
             return Response([handler(data)], turnaround)
@@ -134,9 +152,17 @@ class Mk3Device:
         return self._reply(ord("H"), self.model.interface_flags)
 
     def _state(self, data: bytes) -> bytes:
-        # State 0 (as in the init variant) changes nothing: neither mode nor limit.
-        if len(data) >= 3 and data[0] in tuple(SwitchState):
-            self.model.apply_remote(SwitchState(data[0]), data[1] | data[2] << 8)
+        model = self.model
+        flags = data[S_FLAGS_INDEX] if len(data) > S_FLAGS_INDEX else 0
+        # State 0 (as in the init variant) changes nothing: neither mode nor limit. Nor does a
+        # frame flagged "do not forward", unless the firmware ignores that flag (a quirk).
+        forward = not flags & S_FLAG_DO_NOT_FORWARD or model.quirks.applies_do_not_forward_s
+        if len(data) >= 3 and data[0] in tuple(SwitchState) and forward:
+            model.apply_remote(SwitchState(data[0]), data[1] | data[2] << 8)
+        if len(data) > S_FLAGS_INDEX:
+            # LED status appended on/off (velib: MK2_S_FLAG_LED_STATUS). Guess: at once, so the
+            # S reply itself is already framed the new way.
+            model.led_status_appended = bool(flags & S_FLAG_LED_STATUS)
         return self._reply(ord("S"))
 
     def _info(self, data: bytes) -> Response:
@@ -155,7 +181,11 @@ class Mk3Device:
 
     def _info_header(self, flows: Flows, kind: int) -> bytes:
         # Back-feed and inverter factors are 1 on a MultiPlus II.
-        return bytes((INFO_FRAME, 1, 1, INFO_RESERVED, int(flows.state), kind))
+        state = int(flows.state)
+        unfilled = self.model.quirks.ac_info_state_byte
+        if unfilled is not None and kind != DC_INFO_KIND:
+            state = unfilled
+        return bytes((INFO_FRAME, 1, 1, INFO_RESERVED, state, kind))
 
     def dc_info_frame(self, flows: Flows) -> bytes:
         """F 0: battery voltage, inverter/charger side currents (24 bit), inverter period."""
@@ -171,9 +201,10 @@ class Mk3Device:
         phases = self.model.phases
         kind = 7 + phases if phase == 1 and phases > 1 else 9 - phase
         p = flows.phase  # all units of a multi-phase system share the load equally
+        mains_current = spec_for(self.model, RamVar.MAINS_CURRENT) or RAM_VARS[RamVar.MAINS_CURRENT]
         body = (
             RAM_VARS[RamVar.MAINS_VOLTAGE].raw_bytes(p.mains_voltage)
-            + RAM_VARS[RamVar.MAINS_CURRENT].raw_bytes(p.mains_current)
+            + mains_current.raw_bytes(p.mains_current)
             + RAM_VARS[RamVar.INVERTER_VOLTAGE].raw_bytes(p.output_voltage)
             + RAM_VARS[RamVar.INVERTER_CURRENT].raw_bytes(p.inverter_current)
             # No AC input: the period byte reads 0 (→ 0 Hz, never a division).
@@ -212,18 +243,22 @@ class Mk3Device:
 
     def _w_family(self, letter: int, data: bytes) -> list[bytes]:
         reply = self._w_reply(data)
+        if reply is None:
+            return []
         if letter == ord("W"):
             reply = reply[:W_CUTOFF]
         return [self._reply(letter, *reply)]
 
-    def _w_reply(self, data: bytes) -> bytes:
+    def _w_reply(self, data: bytes) -> bytes | None:
+        """Reply code and data of a W-family request; None = no reply at all."""
         if not data:
             return bytes((W_UNKNOWN_COMMAND,))
         sub, args = data[0], data[1:]
         model = self.model
         if sub == W_READ_RAM:
             flows = model.flows()
-            values = [read_raw(model, flows, var_id) for var_id in args[:MAX_RAM_IDS]]
+            wanted = args[: 1 if model.quirks.ram_read_first_value_only else MAX_RAM_IDS]
+            values = [read_raw(model, flows, var_id) for var_id in wanted]
             if any(raw is None for raw in values):
                 return bytes((W_UNSUPPORTED,))
             return bytes((W_RAM_VALUES,)) + b"".join(raw for raw in values if raw is not None)
@@ -235,6 +270,8 @@ class Mk3Device:
             if spec is None or (not spec.supported and model.unsupported_info_as_0x90):
                 return bytes((W_UNSUPPORTED,))
             scale, offset = spec.info_words()
+            if model.quirks.scale_info_without_offset and offset == 0:
+                return bytes((W_SCALE, scale & 0xFF, scale >> 8))
             return bytes((W_SCALE, scale & 0xFF, scale >> 8, W_OFFSET, offset & 0xFF, offset >> 8))
         if sub == W_DEVICE_STATE:
             model.force_charge_stage(args[0] if args else 0)
@@ -242,6 +279,8 @@ class Mk3Device:
             stage = model.charge_stage if flows.state == DeviceState.CHARGE else ChargeStage.INIT
             return bytes((W_DEVICE_STATE_REPLY, int(flows.state), int(stage)))
         if sub in (W_VERSION_LOW, W_VERSION_HIGH):
+            if model.quirks.firmware_request_needs_args and len(args) < 2:
+                return None
             version = model.firmware_version
             word = version & 0xFFFF if sub == W_VERSION_LOW else version >> 16 & 0xFFFF
             code = W_VERSION_LOW_REPLY if sub == W_VERSION_LOW else W_VERSION_HIGH_REPLY

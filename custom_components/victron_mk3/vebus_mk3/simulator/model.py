@@ -14,12 +14,14 @@ from enum import IntEnum
 import itertools
 
 from ..const import ChargeAction, ChargeStage, DeviceState, InterfaceFlags, Led, SwitchRegister, SwitchState
+from .quirks import DeviceQuirks
 
 INTERFACE_FLAGS_DEFAULT = InterfaceFlags.PANEL_DETECT | InterfaceFlags.UNDOCUMENTED
 
 # Open-circuit voltage of a 16-cell LiFePO4 bank against state of charge: a flat middle and
 # steep ends, which is what makes low-battery warnings appear late.
 _OCV_CURVE = ((0.0, 44.8), (0.05, 48.0), (0.2, 51.2), (0.9, 53.2), (1.0, 54.4))
+_OCV_CELLS = 16
 BULK_END_SOC = 0.85
 FLOAT_SOC = 0.995
 REBULK_SOC = 0.9
@@ -42,13 +44,14 @@ _ABSORBING = (
 _FLOATING = (ChargeStage.FLOAT, ChargeStage.STORAGE)
 
 
-def ocv(soc: float) -> float:
-    """Open-circuit battery voltage at ``soc`` (0..1)."""
+def ocv(soc: float, cells: int = _OCV_CELLS) -> float:
+    """Open-circuit voltage at ``soc`` (0..1) of a LiFePO4 bank of ``cells`` cells in series."""
     soc = max(0.0, min(1.0, soc))
+    per_bank = cells / _OCV_CELLS
     for (s0, v0), (s1, v1) in itertools.pairwise(_OCV_CURVE):
         if soc <= s1:
-            return v0 + (v1 - v0) * (soc - s0) / (s1 - s0)
-    return _OCV_CURVE[-1][1]
+            return (v0 + (v1 - v0) * (soc - s0) / (s1 - s0)) * per_bank
+    return _OCV_CURVE[-1][1] * per_bank
 
 
 @dataclass(frozen=True)
@@ -110,12 +113,16 @@ class MultiplusModel:
     interface_version: int = 1170216  # real capture: 07 FF 56 28 DB 11 00 42 4E
     interface_mode: int = 0x42
     firmware_version: int = 2623506  # AA BB CCC; firmware 506
+    quirks: DeviceQuirks = field(default_factory=DeviceQuirks)
     # Outside world.
     phases: int = 1  # F 2..phases answer; more phases = more units, one per phase
     ac_input_present: bool = True
     ac_input_voltage: float = 230.0
     ac_input_frequency: float = 50.0
     load_w: float = 350.0  # total AC-out load over all phases
+    # > 0 while on the grid: the inverter pushes this much battery power back into the grid (as
+    # an ESS would), so mains current goes negative. Shown as power assist (guess).
+    feed_in_w: float = 0.0
     over_temperature: bool = False
     relay_on: bool = False
     # Inverter and charger.
@@ -133,6 +140,7 @@ class MultiplusModel:
     battery_monitor: bool = True  # without it variable 13 (SOC) is unsupported
     # Unsupported variables answer their 0x36 info with scale 0 (measured); True: with 0x90.
     unsupported_info_as_0x90: bool = False
+    battery_cells: int = 16  # LiFePO4 cells in series (scales the open-circuit voltage curve)
     battery_capacity_ah: float = 200.0
     soc: float = 0.75
     battery_resistance: float = 0.015  # ohm
@@ -140,8 +148,17 @@ class MultiplusModel:
     low_battery_shutdown_v: float = 44.0
     low_battery_restart_v: float = 48.0
     low_battery_shutdown: bool = False
+    # MK3 state: LED status appended to every frame (S flags bit 0x02); power-on value from quirks.
+    led_status_appended: bool = field(default=False, init=False)
     # None until the first advance, so a configured charge_stage survives start-up.
     _was_charging: bool | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.led_status_appended = self.quirks.led_status_appended
+
+    def ocv(self, soc: float) -> float:
+        """Open-circuit voltage of this unit's battery bank."""
+        return ocv(soc, self.battery_cells)
 
     # --- switches -------------------------------------------------------------------------
 
@@ -221,6 +238,7 @@ class MultiplusModel:
         self.interface_flags = int(INTERFACE_FLAGS_DEFAULT)
         self.winmon_mode = False
         self.address = 0
+        self.led_status_appended = self.quirks.led_status_appended
 
     # --- physics --------------------------------------------------------------------------
 
@@ -252,7 +270,11 @@ class MultiplusModel:
         if connected:
             limit_w = self.current_limit * mains_v
             out_v, out_f = mains_v, mains_f
-            if load > limit_w and can_invert:
+            if self.feed_in_w > 0 and can_invert:
+                state = DeviceState.POWER_ASSIST
+                inverter_ac = self.feed_in_w / phases
+                mains_w = load - inverter_ac
+            elif load > limit_w and can_invert:
                 state = DeviceState.POWER_ASSIST
                 mains_w, inverter_ac = limit_w, load - limit_w
             else:
@@ -273,7 +295,7 @@ class MultiplusModel:
         dc_w = charger_ac * phases * self.charger_efficiency
         if inverting:
             dc_w -= inverter_ac * phases / self.inverter_efficiency + self.idle_power_w
-        open_v = ocv(self.soc)
+        open_v = self.ocv(self.soc)
         battery_i = dc_w / open_v
         battery_v = open_v + battery_i * self.battery_resistance
         if battery_i > 0:
@@ -359,7 +381,7 @@ class MultiplusModel:
                 self.charge_stage = ChargeStage.BULK
         if flows.inverting and flows.battery_voltage < self.low_battery_shutdown_v:
             self.low_battery_shutdown = True
-        elif self.low_battery_shutdown and ocv(self.soc) >= self.low_battery_restart_v:
+        elif self.low_battery_shutdown and self.ocv(self.soc) >= self.low_battery_restart_v:
             self.low_battery_shutdown = False
 
     def _stage_for_soc(self) -> ChargeStage:

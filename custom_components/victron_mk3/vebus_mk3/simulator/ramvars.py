@@ -112,10 +112,19 @@ def period(frequency: float) -> float:
     return 10 / frequency if frequency > 0 else 0.0
 
 
+# Declared unsigned in its info, yet sent as two's complement (mains current quirk).
+MAINS_CURRENT_DECLARED_UNSIGNED = RamVarSpec(CENTI_UNSIGNED.scale_word, 0, raw_signed=True)
+
+
 def spec_for(model: MultiplusModel, var_id: int) -> RamVarSpec | None:
     """The spec the device declares for ``var_id``; None when the id does not exist at all."""
+    quirks = model.quirks
+    if var_id in quirks.missing_ram_vars:
+        return None
     if var_id == RamVar.STATE_OF_CHARGE and not model.battery_monitor:
         return UNSUPPORTED
+    if var_id == RamVar.MAINS_CURRENT and quirks.mains_current_declared_unsigned:
+        return MAINS_CURRENT_DECLARED_UNSIGNED
     return RAM_VARS.get(var_id)
 
 

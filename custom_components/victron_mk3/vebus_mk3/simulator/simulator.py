@@ -18,6 +18,7 @@ from typing import Self
 from ..const import MK2_FRAME
 from .device import Mk3Device
 from .model import MultiplusModel
+from .profiles import DEFAULT_PROFILE, make_model
 from .transport import BYTE_TIME, Port, PtyPort, TcpPort
 
 VERSION_INTERVAL = 1.0  # unsolicited version frame period while idle
@@ -31,13 +32,35 @@ FOREIGN_FRAME = bytes((0xE4, 0x01, 0x00, 0x55, 0x00))
 
 @dataclass
 class Faults:
-    """Fault injection; change the attributes at any time."""
+    """Fault injection; change the attributes at any time.
+
+    A bad line mostly corrupts bytes rather than adding them: ``flip_probability`` and
+    ``request_flip_probability`` replace a byte by a different random one, per byte, in each
+    direction. A flipped request fails the device's checksum and gets no reply, like the real
+    thing. Flips draw from their own seeded generators (one per direction), so a run is
+    reproducible whatever the timing between the two directions.
+    """
 
     noise_probability: float = 0.0  # per output byte: a random byte is inserted before it
+    flip_probability: float = 0.0  # per output byte (device → host): replaced by another value
+    request_flip_probability: float = 0.0  # per input byte (host → device), before decoding
     drop_probability: float = 0.0  # per reply frame
     drop_next: int = 0  # drop this many upcoming reply frames
     reply_delay: float = 0.0  # seconds added before each reply frame (the queue waits too)
     foreign_frame_interval: float = 0.0  # > 0: broadcast FOREIGN_FRAME this often
+
+
+def _flip(data: bytes, probability: float, rng: random.Random) -> tuple[bytes, int]:
+    """Replace each byte by a different random value with ``probability``; returns the count."""
+    if probability <= 0:
+        return data, 0
+    out = bytearray(data)
+    flipped = 0
+    for index in range(len(out)):
+        if rng.random() < probability:
+            out[index] ^= rng.randrange(1, 256)  # XOR with non-zero: any other value, uniformly
+            flipped += 1
+    return bytes(out), flipped
 
 
 def _letter(letter: bytes | str | int) -> int:
@@ -63,17 +86,34 @@ class Simulator:
         sleep_delay: float = SLEEP_DELAY,
         version_interval: float = VERSION_INTERVAL,
         faults: Faults | None = None,
+        profile: str | None = None,
+        usb_latency: float | None = None,
     ) -> None:
-        self.model = model if model is not None else MultiplusModel()
+        """``profile``: a name from ``profiles.PROFILES`` instead of ``model`` (not both).
+
+        ``usb_latency``: when paced, deliver the 2400-baud byte stream in chunks every this many
+        seconds, as a USB-serial chip does with its latency timer (FTDI default 0.016); None
+        delivers byte by byte. Unpaced output is written at once either way.
+        """
+        if model is not None and profile is not None:
+            raise ValueError("give a model or a profile, not both")
+        if model is None:
+            model = make_model(profile or DEFAULT_PROFILE)
+        self.model = model
         self.device = Mk3Device(self.model)
         self.faults = faults if faults is not None else Faults()
         self.paced = paced
+        self.usb_latency = usb_latency
         self.time_scale = time_scale
         self.sleep_delay = sleep_delay
         self.version_interval = version_interval
         self.busy_window = BUSY_WINDOW
         self.reset_time = RESET_TIME
         self.rng = random.Random(seed)
+        self._reply_line_rng = random.Random(None if seed is None else f"{seed}:reply-line")
+        self._request_line_rng = random.Random(None if seed is None else f"{seed}:request-line")
+        self.reply_bytes_flipped = 0
+        self.request_bytes_flipped = 0
         self.received: list[bytes] = []  # every request payload the host sent, in order
         self.versions_sent = 0  # unsolicited version frames
         self.replies_dropped = 0
@@ -178,7 +218,20 @@ class Simulator:
         if self._requests is not None:
             self._requests.put_nowait((port, payload, now))
 
+    def encode(self, payload: bytes) -> bytes:
+        """The frame as the interface puts it on the wire (framing may depend on its mode)."""
+        return self.device.encode(payload)
+
+    def corrupt_request(self, data: bytes) -> bytes:
+        """Host → device bytes as they arrive over a bad line (before frame decoding)."""
+        flipped, count = _flip(data, self.faults.request_flip_probability, self._request_line_rng)
+        self.request_bytes_flipped += count
+        return flipped
+
     def noisify(self, data: bytes) -> bytes:
+        """Device → host bytes of one frame as they arrive over a bad line."""
+        data, count = _flip(data, self.faults.flip_probability, self._reply_line_rng)
+        self.reply_bytes_flipped += count
         probability = self.faults.noise_probability
         if probability <= 0:
             return data
@@ -288,14 +341,22 @@ class Simulator:
                 port.send(frame)
 
 
-async def run_simulator(link: str | None = None, tcp_port: int | None = None, paced: bool = False) -> None:
+async def run_simulator(
+    link: str | None = None,
+    tcp_port: int | None = None,
+    paced: bool = False,
+    profile: str = DEFAULT_PROFILE,
+    usb_latency: float | None = None,
+) -> None:
     """Run a simulator until cancelled, printing where it listens (for ``cli.py simulate``)."""
-    sim = Simulator(link=link, tcp_port=tcp_port, paced=paced, seed=None)
+    sim = Simulator(
+        link=link, tcp_port=tcp_port, paced=paced, seed=None, profile=profile, usb_latency=usb_latency
+    )
     async with sim:
         if sim.pty is not None:
             target = f" -> {sim.pty.tty_name}" if sim.pty.link else ""
-            print(f"Simulated MK3 + MultiPlus-II on {sim.pty.url}{target}", flush=True)
+            print(f"Simulated {profile} on {sim.pty.url}{target}", flush=True)
         if sim.tcp_url is not None:
-            print(f"Simulated MK3 + MultiPlus-II on {sim.tcp_url}", flush=True)
+            print(f"Simulated {profile} on {sim.tcp_url}", flush=True)
         print(f"{'Paced at 2400 baud' if paced else 'Unpaced'}; Ctrl+C to stop", flush=True)
         await asyncio.Event().wait()

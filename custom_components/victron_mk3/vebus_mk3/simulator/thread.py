@@ -37,6 +37,8 @@ class SimulatorThread:
         sleep_delay: float | None = None,
         version_interval: float | None = None,
         faults: Faults | None = None,
+        profile: str | None = None,
+        usb_latency: float | None = None,
     ) -> None:
         options: dict[str, Any] = {}
         if sleep_delay is not None:
@@ -52,6 +54,8 @@ class SimulatorThread:
             seed=seed,
             time_scale=time_scale,
             faults=faults,
+            profile=profile,
+            usb_latency=usb_latency,
             **options,
         )
         self._loop: asyncio.AbstractEventLoop | None = None

@@ -2,6 +2,12 @@
 
 Each port decodes request frames for the simulator and writes reply bytes, optionally paced at
 the real 2400 baud. Frames are queued whole, so two frames never interleave on the wire.
+
+Paced output can also be delivered the way a USB-serial chip hands it to the host: an FTDI chip
+collects received bytes and sends them when its latency timer expires (16 ms by default) or its
+USB packet is full (62 data bytes). With ``usb_latency`` set the wire keeps its 2400-baud
+schedule, but bytes reach the pty only on a ``usb_latency`` grid, in chunks. The packet-full flush
+is not modelled: at 2400 baud 62 bytes take 258 ms, far longer than any usual latency timer.
 """
 
 from __future__ import annotations
@@ -10,14 +16,16 @@ import asyncio
 from collections import deque
 import contextlib
 import itertools
+import math
 import os
 import tty
 from typing import Protocol
 
 from ..const import BAUDRATE
-from ..frame import FrameDecoder, encode_frame
+from ..frame import FrameDecoder
 
 BYTE_TIME = 10 / BAUDRATE  # start + 8 data + stop bits ≈ 4.17 ms
+FTDI_LATENCY = 0.016  # an FTDI chip's default latency timer, for ``usb_latency``
 _READ_SIZE = 4096
 _tmp_names = itertools.count()
 
@@ -28,9 +36,16 @@ class PortOwner(Protocol):
     @property
     def paced(self) -> bool: ...
 
+    @property
+    def usb_latency(self) -> float | None: ...
+
     def on_request(self, port: Port, payload: bytes) -> None: ...
 
+    def encode(self, payload: bytes) -> bytes: ...
+
     def noisify(self, data: bytes) -> bytes: ...
+
+    def corrupt_request(self, data: bytes) -> bytes: ...
 
 
 class Port:
@@ -38,7 +53,7 @@ class Port:
 
     def __init__(self, owner: PortOwner) -> None:
         self._owner = owner
-        self._queue: deque[bytes] = deque()
+        self._queue: deque[tuple[bytes, float]] = deque()  # encoded frame, time queued
         self._wake: asyncio.Event | None = None
         self._pump_task: asyncio.Task[None] | None = None
         self._line_free_at = 0.0
@@ -87,7 +102,8 @@ class Port:
         """Queue one frame; dropped while unplugged (nobody is on the other end)."""
         if not self.is_open or self._wake is None:
             return
-        self._queue.append(encode_frame(payload))
+        now = asyncio.get_running_loop().time()
+        self._queue.append((self._owner.encode(payload), now))
         self._wake.set()
 
     def clear_output(self) -> None:
@@ -95,7 +111,7 @@ class Port:
         self._queue.clear()
 
     def _deliver(self, decoder: FrameDecoder, data: bytes) -> None:
-        for payload in decoder.feed(data):
+        for payload in decoder.feed(self._owner.corrupt_request(data)):
             self._owner.on_request(self, payload)
 
     async def _pump(self) -> None:
@@ -104,17 +120,23 @@ class Port:
             while not self._queue:
                 self._wake.clear()
                 await self._wake.wait()
-            data = self._owner.noisify(self._queue.popleft())
+            frame, queued_at = self._queue.popleft()
+            data = self._owner.noisify(frame)
             if self._owner.paced:
-                await self._paced_write(data)
+                await self._paced_write(data, queued_at)
             else:
                 self._write(data)
             self.bytes_written += len(data)
 
-    async def _paced_write(self, data: bytes) -> None:
-        """Release each byte when its stop bit would have left the wire, on an absolute schedule."""
+    async def _paced_write(self, data: bytes, queued_at: float) -> None:
+        """Release each byte when its stop bit would have left the wire, on an absolute schedule.
+
+        With a USB latency the frame goes on the wire when it was queued (or when the line frees),
+        not when this task gets round to it, and finished bytes are released on the latency grid.
+        """
         loop = asyncio.get_running_loop()
-        start = max(loop.time(), self._line_free_at)
+        latency = self._owner.usb_latency
+        start = max(queued_at if latency else loop.time(), self._line_free_at)
         self._line_free_at = start + len(data) * BYTE_TIME
         sent = 0
         while sent < len(data):
@@ -124,7 +146,10 @@ class Port:
                 self._write(data[sent:due])
                 sent = due
             if sent < len(data):
-                await asyncio.sleep(max(0.0, start + (sent + 1) * BYTE_TIME - loop.time()))
+                wake = start + (sent + 1) * BYTE_TIME
+                if latency:
+                    wake = math.ceil(wake / latency) * latency  # the next latency-timer expiry
+                await asyncio.sleep(max(0.0, wake - loop.time()))
 
 
 def _atomic_symlink(target: str, link: str) -> None:
