@@ -80,6 +80,10 @@ class LinkSupervisor:
         except TimeoutError:
             pass
 
+    def retry_now(self) -> None:
+        """End the current backoff: the next attempt starts at once (e.g. a user's probe)."""
+        self._frame_arrived.set()
+
     def _sampled(self, _status: DeviceStatus) -> None:
         self._backoff = MIN_BACKOFF
 

@@ -149,6 +149,10 @@ class Mk3Device:
     def _flags(self, data: bytes) -> bytes:
         if data:
             self.model.interface_flags = data[0]
+            reply = self._reply(ord("H"), self.model.interface_flags)
+            if self.model.quirks.drops_standby_flag:
+                self.model.interface_flags &= ~InterfaceFlags.STANDBY
+            return reply
         return self._reply(ord("H"), self.model.interface_flags)
 
     def _state(self, data: bytes) -> bytes:

@@ -51,3 +51,6 @@ class DeviceQuirks:
     # The interface appends LED status to every frame from power-on (fact: an interface "left in
     # that mode sends nothing else"). Cleared/set afterwards by the S flags byte (bit 0x02, velib).
     led_status_appended: bool = False
+    # Guess: an interface that answers H and echoes a written standby bit but does not keep it
+    # (the next query reads it clear), as a flaky standby line would look. Tests the back-off.
+    drops_standby_flag: bool = False
