@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from enum import IntEnum
 import time
 from typing import Any, TypeAlias, override
 
@@ -27,6 +28,7 @@ from .vebus_mk3 import (
     ChargeAction,
     ChargeStage,
     DeviceState,
+    DeviceStateReport,
     DeviceStatus,
     InterfaceFlags,
     LinkSupervisor,
@@ -49,7 +51,14 @@ LIMIT_TOLERANCE = 0.05
 FIRST_SAMPLE_TIMEOUT = 15.0
 # A device asleep this long while standby is off gets a repair issue explaining why.
 ASLEEP_REPAIR_AFTER = 180.0
+
+
 # The stages that confirm a forced one (absorption is reported as forced or repeated).
+def _code_name(member: IntEnum | None, code: int) -> str:
+    """Lower-case name of a reported state, or the raw code when the library does not know it."""
+    return f"unknown ({code})" if member is None else member.name.lower()
+
+
 FORCED_STAGES: dict[ChargeAction, frozenset[ChargeStage]] = {
     ChargeAction.ABSORPTION: frozenset(
         {ChargeStage.ABSORPTION, ChargeStage.FORCED_ABSORPTION, ChargeStage.REPEATED_ABSORPTION}
@@ -261,7 +270,7 @@ class VictronMk3Coordinator(DataUpdateCoordinator[VictronMk3Data]):
 
     async def async_force_charge_stage(self, action: ChargeAction) -> None:
         """Force absorption, float or equalise; confirmed by the stage the device answers with."""
-        reply: list[tuple[DeviceState, ChargeStage]] = []
+        reply: list[DeviceStateReport] = []
 
         async def write(client: Mk3Client) -> None:
             LOGGER.debug("Forcing charge stage %s", action.name)
@@ -270,15 +279,22 @@ class VictronMk3Coordinator(DataUpdateCoordinator[VictronMk3Data]):
         await self._async_command(write)
         # The read-back holds the settings only: fetch the charger's stage on the next cycle.
         self.sampler.request_slow_read()
-        state, stage = reply[0]
-        if state is not DeviceState.CHARGE:
+        report = reply[0]
+        if report.state is not DeviceState.CHARGE:
+            state = (
+                report.state.name.lower() if report.state is not None else f"unknown ({report.state_code})"
+            )
             raise HomeAssistantError(
                 translation_domain=DOMAIN,
                 translation_key="not_charging",
-                translation_placeholders={"state": state.name.lower()},
+                translation_placeholders={"state": state},
             )
-        if stage not in FORCED_STAGES[action]:
-            raise not_confirmed(action.name.lower(), stage.name.lower())
+        if report.charge_stage not in FORCED_STAGES[action]:
+            stage = report.charge_stage
+            raise not_confirmed(
+                action.name.lower(),
+                stage.name.lower() if stage is not None else f"unknown ({report.charge_stage_code})",
+            )
 
     @callback
     def async_restore_standby(self, enabled: bool) -> None:

@@ -49,6 +49,11 @@ class VictronMk3SensorEntityDescription(SensorEntityDescription):
     supported_fn: Callable[[VictronMk3Data], bool] = lambda _data: True
 
 
+def _state_name(state: DeviceState | None) -> str | None:
+    """Enum option of a device state; None (unknown) for a code the library does not know."""
+    return None if state is None else state.name.lower()
+
+
 def _charge_stage(data: VictronMk3Data) -> str | None:
     """The stage means something only while charging (the device then says ``init``)."""
     stage = data.status.charge_stage
@@ -126,7 +131,7 @@ SENSORS: tuple[VictronMk3SensorEntityDescription, ...] = (
         translation_key="device_state",
         device_class=SensorDeviceClass.ENUM,
         options=DEVICE_STATES,
-        value_fn=lambda data: data.status.device_state.name.lower(),
+        value_fn=lambda data: _state_name(data.status.device_state),
     ),
     # Only with a battery monitor (e.g. a BMV or the Multi's own, configured in VEConfigure).
     VictronMk3SensorEntityDescription(
@@ -249,7 +254,7 @@ def _phase_sensor(
     base_key: str,
     device_class: SensorDeviceClass,
     unit: str,
-    read: Callable[[ACInfo], float],
+    read: Callable[[ACInfo], float | None],
     *,
     enabled: bool | None = None,
 ) -> VictronMk3SensorEntityDescription:

@@ -76,7 +76,7 @@ def describe_status(status: DeviceStatus) -> dict[str, Any]:
     config = status.config
     register = config.switch_register
     return {
-        "state": status.device_state.name.lower(),
+        "state": None if status.device_state is None else status.device_state.name.lower(),
         "phases": sorted(status.ac),
         "remote_panel_mode": remote_panel_mode(register).value,
         "front_panel_mode": front_panel_mode(register).value,

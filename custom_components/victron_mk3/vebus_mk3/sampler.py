@@ -161,7 +161,7 @@ class Sampler:
 
     async def _read_charger(self) -> None:
         """Charge stage and state of charge: they change over minutes."""
-        _state, stage = await self.client.get_device_state()
+        stage = (await self.client.get_device_state()).charge_stage
         soc = await self.client.read_ram([RamVar.STATE_OF_CHARGE])
         self._update(charge_stage=stage, ram={**self._current().ram, **soc})
 

@@ -30,8 +30,8 @@ class DeviceStatus:
     taken_at: float = field(default_factory=time.monotonic)
 
     @property
-    def device_state(self) -> DeviceState:
-        """VE.Bus state as reported with phase L1."""
+    def device_state(self) -> DeviceState | None:
+        """VE.Bus state as reported with phase L1; None for a code the library does not know."""
         return self.ac[1].device_state
 
     @property
