@@ -109,7 +109,9 @@ class Mk3Client:
         # Newest LED status an interface appended to a frame (length byte top bit), and when.
         self.appended_leds: LedStatus | None = None
         self.appended_leds_at: float | None = None
-        self._led_stats_seen: tuple[DecoderStats, int] | None = None
+        # Which decoder's LED count was last taken over (a new connection brings a new decoder).
+        self._led_stats: DecoderStats | None = None
+        self._led_frames_seen = 0
         # The connection (protocol) on which the device answered a multi-id RAM read with
         # fewer values: reads go one id at a time there.
         self._single_ram_reads: Mk3Protocol | None = None
@@ -263,8 +265,10 @@ class Mk3Client:
             self._idle = False
             self._record(LinkEvent("active"))
         stats = self.decoder_stats
-        if stats.appended_leds is not None and self._led_stats_seen != (stats, stats.led_frames):
-            self._led_stats_seen = (stats, stats.led_frames)
+        if stats.appended_leds is not None and (
+            stats is not self._led_stats or stats.led_frames != self._led_frames_seen
+        ):
+            self._led_stats, self._led_frames_seen = stats, stats.led_frames
             on, blink = stats.appended_leds
             self.appended_leds = LedStatus(Led(on), Led(blink))
             self.appended_leds_at = self.last_frame_at
