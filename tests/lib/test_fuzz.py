@@ -234,3 +234,27 @@ def test_one_decoder_across_all_cases() -> None:
     assert _consumed(out, decoder.stats) + decoder.stats.skipped_bytes == len(stream)
     assert_decoded_from(stream, out)
     assert len(out) >= len(parts) // 2 * 0.95  # at most the rare ambiguous resync loses a frame
+
+
+def test_led_appended_frames_among_mangled_ones() -> None:
+    """An interface appending its LEDs: mangled and valid LED-appended frames, one long stream."""
+    rng = random.Random(SEED + 2)
+    samples = collect_samples(real_scales())
+    mutations = [mutation for mutation, _ in MUTATIONS]
+    weights = [weight for _, weight in MUTATIONS]
+    parts: list[bytes] = []
+    valid = 0
+    for _ in range(3000):
+        sample, other = rng.choice(samples), rng.choice(samples)
+        led_frame = encode_frame(sample.payload, leds=(rng.randrange(256), rng.randrange(256)))
+        parts.append(rng.choices(mutations, weights)[0](rng, led_frame, other.frame))
+        trailer = rng.choice(samples)
+        parts.append(encode_frame(trailer.payload, leds=(rng.randrange(256), rng.randrange(256))))
+        valid += 1
+    stream = b"".join(parts)
+    decoder = FrameDecoder()
+    out = feed(decoder, rng, stream)
+    assert _consumed(out, decoder.stats) + decoder.stats.skipped_bytes == len(stream)
+    assert_decoded_from(stream, out)
+    assert decoder.stats.led_frames >= valid * 0.95
+    assert len(out) >= valid * 0.95
