@@ -12,6 +12,9 @@ comment says so. Sources:
 [VL] Victron's velib, src/mk2/vebus_device.c (found through the code search, repository not
      named there): example exchanges in the comments of the RAM-info and version handlers.
 [PM] /work/shared/protocol.md, Link: the version frame capture.
+Peer test fixtures that are constructed, not captured (marked as such below):
+[AB] alexmbird/improved-victron-mk3, tests/test_connect.py: the short-mode init S frame.
+[MH] MehdiHamidi/victron-mk3, tests/test_state_of_charge.py: SOC scale and "8E 00 00".
 """
 
 from __future__ import annotations
@@ -313,6 +316,26 @@ def test_pm_version_frame() -> None:
     # "A real capture of that frame: 07 FF 56 28 DB 11 00 42 4E — version 0x0011DB28 (1170216)"
     (payload,) = decode_stream("07 FF 56 28 DB 11 00 42 4E")
     assert (parse_version(payload).version, parse_version(payload).mode) == (1170216, 0x42)
+
+
+# ---- peer fixtures: constructed by other libraries' tests, not captured -------------------
+
+
+def test_ab_winmon_init_frame_matches_a_peer() -> None:
+    # [AB] "frames[1] == bytes.fromhex('09ff530000000190000113')" — the init S frame a peer
+    # sends; ours without a known state/limit is the same, byte for byte.
+    assert encode_frame(requests.winmon_recovery().payload) == bytes.fromhex("09ff530000000190000113")
+
+
+def test_mh_soc_scale_and_short_unsupported_reply() -> None:
+    # [MH] "RAM variable 13 reports scale 0.005 … A raw value of 200 therefore represents 1.0"
+    info = requests.ram_info(ord("X"), RamVar.STATE_OF_CHARGE).parse(
+        bytes([0xFF, ord("X"), 0x8E, 0x38, 0x7F, 0x8F, 0, 0])
+    )
+    assert info.decode((200).to_bytes(2, "little")) == pytest.approx(1.0)
+    # [MH] "A zero scale is the protocol's unsupported-variable response": FF X 8E 00 00
+    reply = bytes([0xFF, ord("X"), 0x8E, 0, 0])
+    assert not soc_info.parse(reply).supported
 
 
 def test_every_captured_stream_survives_led_appending() -> None:
