@@ -329,9 +329,8 @@ def test_ab_winmon_init_frame_matches_a_peer() -> None:
 
 def test_mh_soc_scale_and_short_unsupported_reply() -> None:
     # [MH] "RAM variable 13 reports scale 0.005 … A raw value of 200 therefore represents 1.0"
-    info = requests.ram_info(ord("X"), RamVar.STATE_OF_CHARGE).parse(
-        bytes([0xFF, ord("X"), 0x8E, 0x38, 0x7F, 0x8F, 0, 0])
-    )
+    soc_info = requests.ram_info(ord("X"), RamVar.STATE_OF_CHARGE)
+    info = soc_info.parse(bytes([0xFF, ord("X"), 0x8E, 0x38, 0x7F, 0x8F, 0, 0]))
     assert info.decode((200).to_bytes(2, "little")) == pytest.approx(1.0)
     # [MH] "A zero scale is the protocol's unsupported-variable response": FF X 8E 00 00
     reply = bytes([0xFF, ord("X"), 0x8E, 0, 0])
