@@ -32,6 +32,7 @@ from .vebus_mk3 import (
     ChargeAction,
     ChargeStage,
     DeviceState,
+    DeviceStateReport,
     DeviceStatus,
     InterfaceFlags,
     LinkSupervisor,
@@ -161,6 +162,7 @@ class VictronMk3Coordinator(DataUpdateCoordinator[VictronMk3Data]):
             raise UpdateFailed(**error_translation(self.fault, self.client.url))
         if self._robust is None:
             raise UpdateFailed(**error_translation(NotConnectedError("no reading yet"), self.client.url))
+        self._published_at = time.monotonic()
         return self._snapshot(self._robust, states_only=False)
 
     # ---- publishing ---------------------------------------------------------------
@@ -354,7 +356,8 @@ class VictronMk3Coordinator(DataUpdateCoordinator[VictronMk3Data]):
         status = await self._async_command(write)
         read_back = status.config
         assert read_back is not None  # a command's read-back always holds the config
-        if before and abs(read_back.current_limit - before[0]) > LIMIT_TOLERANCE:
+        maximum = read_back.maximum_current_limit
+        if before and abs(read_back.current_limit - maximum) <= LIMIT_TOLERANCE < abs(before[0] - maximum):
             # Firmware that took "ignore" for "maximum": put the limit back at once and say so.
             LOGGER.warning(
                 "%s changed the current limit from %.1f A to %.1f A on a mode change; restoring it",
@@ -392,7 +395,7 @@ class VictronMk3Coordinator(DataUpdateCoordinator[VictronMk3Data]):
 
     async def async_force_charge_stage(self, action: ChargeAction) -> None:
         """Force absorption, float or equalise; confirmed by the stage the device answers with."""
-        reply: list[tuple[DeviceState | None, ChargeStage | None]] = []
+        reply: list[DeviceStateReport] = []
 
         async def write(client: Mk3Client) -> None:
             LOGGER.debug("Forcing charge stage %s", action.name)
@@ -401,15 +404,22 @@ class VictronMk3Coordinator(DataUpdateCoordinator[VictronMk3Data]):
         await self._async_command(write)
         # The read-back holds the settings only: fetch the charger's stage on the next cycle.
         self.sampler.request_slow_read()
-        state, stage = reply[0]
-        if state is not DeviceState.CHARGE:
+        report = reply[0]
+        if report.state is not DeviceState.CHARGE:
+            state = (
+                report.state.name.lower() if report.state is not None else f"unknown ({report.state_code})"
+            )
             raise HomeAssistantError(
                 translation_domain=DOMAIN,
                 translation_key="not_charging",
-                translation_placeholders={"state": state.name.lower() if state is not None else "unknown"},
+                translation_placeholders={"state": state},
             )
-        if stage not in FORCED_STAGES[action]:
-            raise not_confirmed(action.name.lower(), stage.name.lower() if stage is not None else "unknown")
+        if report.charge_stage not in FORCED_STAGES[action]:
+            stage = report.charge_stage
+            raise not_confirmed(
+                action.name.lower(),
+                stage.name.lower() if stage is not None else f"unknown ({report.charge_stage_code})",
+            )
 
     @callback
     def async_restore_standby(self, enabled: bool) -> None:

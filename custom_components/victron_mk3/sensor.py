@@ -64,6 +64,11 @@ def _leds(read: Callable[[LedStatus], StateType]) -> Callable[[VictronMk3Data], 
     return lambda data: None if data.status.leds is None else read(data.status.leds)
 
 
+def _state_name(state: DeviceState | None) -> str | None:
+    """Enum option of a device state; None (unknown) for a code the library does not know."""
+    return None if state is None else state.name.lower()
+
+
 def _charge_stage(data: VictronMk3Data) -> str | None:
     """The stage means something only while charging (the device then says ``init``)."""
     stage = data.status.charge_stage
@@ -149,7 +154,7 @@ SENSORS: tuple[VictronMk3SensorEntityDescription, ...] = (
         device_class=SensorDeviceClass.ENUM,
         options=DEVICE_STATES,
         # An unfilled state byte (older firmware) reads as unknown, the values stay.
-        value_fn=lambda data: None if (state := data.status.device_state) is None else state.name.lower(),
+        value_fn=lambda data: _state_name(data.status.device_state),
         part=ac_part(1),
     ),
     # Only with a battery monitor (e.g. a BMV or the Multi's own, configured in VEConfigure).

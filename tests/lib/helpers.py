@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from custom_components.victron_mk3.vebus_mk3.frame import MAX_PAYLOAD_LENGTH
+from custom_components.victron_mk3.vebus_mk3.frame import LED_APPENDED, LED_BYTES, MAX_PAYLOAD_LENGTH
 
 
 def ambiguous(garbage: bytes, frame: bytes) -> bool:
@@ -11,8 +11,10 @@ def ambiguous(garbage: bytes, frame: bytes) -> bool:
     Such a stream has two valid parses (about 1 in 256 per candidate); no decoder can tell them apart.
     """
     stream = garbage + frame
-    for start, length in enumerate(garbage):
-        end = start + length + 2
+    for start, length_byte in enumerate(garbage):
+        # A length byte with the top bit set is a frame with two LED bytes appended.
+        length = length_byte & ~LED_APPENDED
+        end = start + length + 2 + (LED_BYTES if length_byte & LED_APPENDED else 0)
         in_reach = 0 < length <= MAX_PAYLOAD_LENGTH and len(garbage) < end <= len(stream)
         if in_reach and sum(stream[start:end]) & 0xFF == 0:
             return True

@@ -23,11 +23,13 @@ from custom_components.victron_mk3.vebus_mk3.const import (
     RamVar,
     SwitchState,
 )
+from custom_components.victron_mk3.vebus_mk3.exceptions import UnsupportedError
 from custom_components.victron_mk3.vebus_mk3.frame import MAX_PAYLOAD_LENGTH, encode_frame
 from custom_components.victron_mk3.vebus_mk3.messages import (
     ACInfo,
     ConfigInfo,
     DCInfo,
+    DeviceStateReport,
     LedStatus,
     VersionInfo,
 )
@@ -122,8 +124,8 @@ def collect_samples(scales: dict[int, RamVarInfo]) -> list[Sample]:
                 if valid:
                     try:
                         request.parse(payload)
-                    except ValueError:
-                        valid = False
+                    except (ValueError, UnsupportedError):
+                        valid = False  # UnsupportedError: resolves the request, but as an error
                 samples.setdefault((payload, request.name), Sample(payload, request, valid))
         samples.setdefault((device.version_frame(), "-"), Sample(device.version_frame(), None, False))
     # W replies the client never asks for (setting unsupported 0x91, unknown command 0x80),
@@ -160,8 +162,10 @@ def answers(request: Request[Any], payload: bytes) -> bool:
     if reply_key(payload) != wanted:
         return False
     if request.payload[2:3] == b"\x30" and payload[2:3] == b"\x85":
-        # RAM values: two bytes per id asked for; another count answers another read.
-        return len(payload) == 3 + 2 * len(request.payload[3:])
+        # RAM values: two bytes per id asked for, or fewer (older units answer the first id
+        # only); more answers another read.
+        count, odd = divmod(len(payload) - 3, 2)
+        return not odd and 1 <= count <= len(request.payload[3:])
     return True
 
 
@@ -189,16 +193,19 @@ def check_plausible(request: Request[Any], result: Any, scales: dict[int, RamVar
         within("battery voltage", result.voltage, *DC_VOLTS)
         within("inverter-side current", result.inverter_current, -DC_AMPS, DC_AMPS)
         within("charger-side current", result.charger_current, -DC_AMPS, DC_AMPS)
-        within("inverter frequency", result.inverter_frequency, *HERTZ)
+        if result.inverter_frequency is not None:
+            within("inverter frequency", result.inverter_frequency, *HERTZ)
     elif name in ("F1", "F2", "F3", "F4"):
         assert isinstance(result, ACInfo)
         assert result.phase == int(name[1])
-        assert isinstance(result.device_state, DeviceState)
+        assert result.device_state is None or isinstance(result.device_state, DeviceState)
+        assert 0 <= result.device_state_code <= 0xFF
         within("mains voltage", result.mains_voltage, *AC_VOLTS)
         within("inverter voltage", result.inverter_voltage, *AC_VOLTS)
         within("mains current", result.mains_current, -AC_AMPS, AC_AMPS)
         within("inverter current", result.inverter_current, -AC_AMPS, AC_AMPS)
-        within("mains frequency", result.mains_frequency, *HERTZ)
+        if result.mains_frequency is not None:
+            within("mains frequency", result.mains_frequency, *HERTZ)
     elif name == "F5":
         assert isinstance(result, ConfigInfo)
         within("minimum current limit", result.minimum_current_limit, *LIMIT_AMPS)
@@ -219,20 +226,19 @@ def check_plausible(request: Request[Any], result: Any, scales: dict[int, RamVar
                     assert value in (0.0, 1.0)
     elif name == "RAM read":
         var_ids = list(request.payload[3:])
-        if result is None:
-            return
-        assert len(result) == len(var_ids)
-        for var_id, raw in zip(var_ids, result, strict=True):
+        assert 1 <= len(result) <= len(var_ids)
+        for var_id, raw in zip(var_ids, result, strict=False):
             assert 0 <= raw <= 0xFFFF
             info = scales[var_id]
             if info.supported and var_id in RAM_RANGES:
                 within(f"RAM variable {var_id}", info.decode(raw.to_bytes(2, "little")), *RAM_RANGES[var_id])
     elif name == "device state":
-        state, stage = result
-        assert isinstance(state, DeviceState)
-        assert isinstance(stage, ChargeStage)
+        assert isinstance(result, DeviceStateReport)
+        assert result.state is None or isinstance(result.state, DeviceState)
+        assert result.charge_stage is None or isinstance(result.charge_stage, ChargeStage)
     elif name == "firmware version":
-        assert 0 <= result <= 0xFFFF
+        assert isinstance(result, requests.FirmwarePart)
+        assert 0 <= result.value < (1 << 32 if result.complete else 1 << 16)
     else:
         assert result is None, (name, result)  # A, S and S-init acknowledgements
 

@@ -81,9 +81,9 @@ def test_control_sets_mode_limit_and_standby(simulated_port: str) -> None:
     assert result.stdout.strip() == (
         "Remote mode charger_only, current limit 12.5 A (range 3.6-50.0 A), standby on"
     )
-    # No --current-limit: the device maximum, as the seed CLI did.
+    # No --current-limit: the limit stays as it is (the seed CLI set the maximum).
     result = run_cli("control", simulated_port, "on")
-    assert "Remote mode on, current limit 50.0 A" in result.stdout
+    assert "Remote mode on, current limit 12.5 A" in result.stdout  # no limit given: kept
 
 
 def test_control_on_a_missing_port_fails_cleanly(tmp_path: Path) -> None:

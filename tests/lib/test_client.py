@@ -56,7 +56,7 @@ async def test_inverting_reports_signed_inverter_current(sim: Simulator, client:
     sim.model.ac_input_present = False
     ac = await client.get_ac(1)
     flows = sim.model.flows()
-    assert ac.mains_frequency == 0.0
+    assert ac.mains_frequency is None  # period byte 0: no waveform
     assert ac.inverter_current == pytest.approx(flows.phase.inverter_current, abs=0.01)
     assert ac.inverter_current < 0
     assert client.scales[RamVar.INVERTER_CURRENT].signed
@@ -74,8 +74,10 @@ async def test_set_state_persists_and_clamps(sim: Simulator, client: Mk3Client) 
     assert (await client.get_config()).current_limit == pytest.approx(50.0)
     await client.set_state(SwitchState.ON, 0)
     assert (await client.get_config()).current_limit == pytest.approx(3.6)
-    await client.set_state(SwitchState.INVERTER_ONLY, None)
-    assert (await client.get_config()).current_limit == pytest.approx(50.0)
+    await client.set_state(SwitchState.INVERTER_ONLY, None)  # None: leave the limit as it is
+    config = await client.get_config()
+    assert config.current_limit == pytest.approx(3.6)
+    assert SwitchRegister.REMOTE_INVERT in config.switch_register
     assert sim.count("S") == 4
 
 
@@ -302,19 +304,20 @@ async def test_close_leaves_no_task_behind(sim: Simulator) -> None:
 
 async def test_charge_stage_and_forcing_float(sim: Simulator, client: Mk3Client) -> None:
     sim.model.charge_stage = ChargeStage.ABSORPTION
-    state, stage = await client.get_device_state()
-    assert state is DeviceState.CHARGE
-    assert stage is ChargeStage.ABSORPTION
-    state, stage = await client.force_charge_stage(ChargeAction.FLOAT)
-    assert stage is ChargeStage.FLOAT
+    report = await client.get_device_state()
+    assert report.state is DeviceState.CHARGE
+    assert report.charge_stage is ChargeStage.ABSORPTION
+    assert (report.state_code, report.charge_stage_code) == (9, 2)
+    report = await client.force_charge_stage(ChargeAction.FLOAT)
+    assert report.charge_stage is ChargeStage.FLOAT
     assert sim.model.charge_stage is ChargeStage.FLOAT
 
 
 async def test_charge_stage_is_init_while_inverting(sim: Simulator, client: Mk3Client) -> None:
     sim.model.ac_input_present = False
-    state, stage = await client.get_device_state()
-    assert state is DeviceState.INVERT_FULL
-    assert stage is ChargeStage.INIT
+    report = await client.get_device_state()
+    assert report.state is DeviceState.INVERT_FULL
+    assert report.charge_stage is ChargeStage.INIT
 
 
 async def test_multi_firmware_version(sim: Simulator, client: Mk3Client) -> None:

@@ -23,7 +23,15 @@ import pytest
 
 from custom_components.victron_mk3.vebus_mk3 import requests
 from custom_components.victron_mk3.vebus_mk3.client import Mk3Client
-from custom_components.victron_mk3.vebus_mk3.frame import FrameDecoder, encode_frame
+from custom_components.victron_mk3.vebus_mk3.const import W_UNKNOWN_COMMAND, W_UNSUPPORTED
+from custom_components.victron_mk3.vebus_mk3.exceptions import UnsupportedError
+from custom_components.victron_mk3.vebus_mk3.frame import (
+    LED_APPENDED,
+    LED_BYTES,
+    DecoderStats,
+    FrameDecoder,
+    encode_frame,
+)
 from custom_components.victron_mk3.vebus_mk3.requests import Request
 from custom_components.victron_mk3.vebus_mk3.variables import RamVarInfo
 
@@ -69,6 +77,13 @@ class ClientHarness:
             assert request is not None
             assert answers(request, payload), f"{payload.hex(' ')} resolved {request.name}"
             assert (stats.invalid_replies, stats.unsolicited) == before
+            error = future.exception()
+            if error is not None:
+                # Only the device's own "unknown command" / "not supported" answers fail a request.
+                assert isinstance(error, UnsupportedError), error
+                assert payload[2] in (W_UNKNOWN_COMMAND, W_UNSUPPORTED), payload.hex(" ")
+                self.tally.resolved += 1
+                return error
             result = future.result()
             check_plausible(request, result, client.scales)
             self.tally.resolved += 1
@@ -93,9 +108,29 @@ def assert_decoded_from(stream: bytes, payloads: list[bytes]) -> None:
     """Every payload is a checksum-valid frame of the stream, in order, without overlap."""
     position = 0
     for payload in payloads:
-        found = stream.find(encode_frame(payload), position)
-        assert found >= 0, f"{payload.hex(' ')} is not a valid frame of {stream.hex(' ')}"
-        position = found + len(payload) + 2
+        position = _frame_end(stream, payload, position)
+
+
+def _frame_end(stream: bytes, payload: bytes, position: int) -> int:
+    """End of the first valid frame carrying ``payload`` at or after ``position``, LEDs appended or not."""
+    for start in range(position, len(stream)):
+        if stream.startswith(encode_frame(payload), start):
+            return start + len(payload) + 2
+        size = len(payload) + 2 + LED_BYTES
+        with_leds = stream[start : start + size]
+        if (
+            with_leds[:1] == bytes((len(payload) | LED_APPENDED,))
+            and with_leds[1 : len(payload) + 1] == payload
+            and len(with_leds) == size
+            and sum(with_leds) & 0xFF == 0
+        ):
+            return start + size
+    raise AssertionError(f"{payload.hex(' ')} is not a valid frame of {stream.hex(' ')}")
+
+
+def _consumed(payloads: list[bytes], stats: DecoderStats) -> int:
+    """Bytes the decoded frames took from the stream: length, payload, LEDs, checksum."""
+    return sum(len(p) + 2 for p in payloads) + LED_BYTES * stats.led_frames
 
 
 @pytest.fixture
@@ -131,7 +166,7 @@ def test_random_and_mutated_frames(loop: asyncio.AbstractEventLoop) -> None:
 
         # (a) the decoder: accounts for every byte, emits only valid frames, resynchronises.
         stats = decoder.stats
-        assert sum(len(p) + 2 for p in out) + stats.skipped_bytes == len(stream), context
+        assert _consumed(out, stats) + stats.skipped_bytes == len(stream), context
         assert stats.frames == len(out), context
         assert_decoded_from(stream, out)
         if ambiguous(garbage, trailer.frame):
@@ -196,6 +231,30 @@ def test_one_decoder_across_all_cases() -> None:
     stream = b"".join(parts)
     decoder = FrameDecoder()
     out = feed(decoder, rng, stream)
-    assert sum(len(p) + 2 for p in out) + decoder.stats.skipped_bytes == len(stream)
+    assert _consumed(out, decoder.stats) + decoder.stats.skipped_bytes == len(stream)
     assert_decoded_from(stream, out)
     assert len(out) >= len(parts) // 2 * 0.95  # at most the rare ambiguous resync loses a frame
+
+
+def test_led_appended_frames_among_mangled_ones() -> None:
+    """An interface appending its LEDs: mangled and valid LED-appended frames, one long stream."""
+    rng = random.Random(SEED + 2)
+    samples = collect_samples(real_scales())
+    mutations = [mutation for mutation, _ in MUTATIONS]
+    weights = [weight for _, weight in MUTATIONS]
+    parts: list[bytes] = []
+    valid = 0
+    for _ in range(3000):
+        sample, other = rng.choice(samples), rng.choice(samples)
+        led_frame = encode_frame(sample.payload, leds=(rng.randrange(256), rng.randrange(256)))
+        parts.append(rng.choices(mutations, weights)[0](rng, led_frame, other.frame))
+        trailer = rng.choice(samples)
+        parts.append(encode_frame(trailer.payload, leds=(rng.randrange(256), rng.randrange(256))))
+        valid += 1
+    stream = b"".join(parts)
+    decoder = FrameDecoder()
+    out = feed(decoder, rng, stream)
+    assert _consumed(out, decoder.stats) + decoder.stats.skipped_bytes == len(stream)
+    assert_decoded_from(stream, out)
+    assert decoder.stats.led_frames >= valid * 0.95
+    assert len(out) >= valid * 0.95

@@ -13,6 +13,7 @@ from custom_components.victron_mk3.vebus_mk3.const import (
     SwitchRegister,
     SwitchState,
 )
+from custom_components.victron_mk3.vebus_mk3.exceptions import UnsupportedError
 from custom_components.victron_mk3.vebus_mk3.messages import period_to_frequency
 from custom_components.victron_mk3.vebus_mk3.variables import RamVarInfo
 
@@ -75,7 +76,8 @@ def test_ram_requests_use_the_letter_as_nonce() -> None:
     assert request.matches(b"\xffY\x85\x01\x00\x02\x00\x03\x00")
     assert not request.matches(b"\xffX\x85\x01\x00\x02\x00\x03\x00")
     assert request.parse(b"\xffY\x85\x01\x00\x02\x00\xff\xff") == [1, 2, 0xFFFF]
-    assert request.parse(b"\xffY\x90") is None
+    with pytest.raises(UnsupportedError):
+        request.parse(b"\xffY\x90")
     with pytest.raises(ValueError, match="malformed"):
         request.parse(b"\xffY\x85\x01")
     with pytest.raises(ValueError, match="at once"):
@@ -127,13 +129,20 @@ def test_ac_info_frame_l1_with_no_mains() -> None:
     assert ac.device_state is DeviceState.INVERT_FULL
     assert ac.inverter_voltage == pytest.approx(230.0)
     assert ac.inverter_current == pytest.approx(-1.8)
-    assert ac.mains_frequency == 0.0
+    assert ac.mains_frequency is None  # period byte 0: no mains waveform
 
 
-def test_ac_info_with_unknown_state_is_rejected() -> None:
-    payload = bytes.fromhex("20 01 01 00 63 08") + bytes(9)
-    with pytest.raises(ValueError, match="DeviceState"):
-        requests.ac_info(1, _scales()).parse(payload)
+def test_ac_info_with_unknown_state_keeps_its_values() -> None:
+    """Older firmware leaves the state byte unfilled (0xB7 seen): state unknown, values kept."""
+    for code in (0x63, 0xB7, 0x0A):
+        payload = bytearray(_ac())
+        payload[4] = code
+        ac = requests.ac_info(1, _scales()).parse(bytes(payload))
+        assert ac.device_state is None
+        assert ac.device_state_code == code
+        assert ac.mains_voltage == pytest.approx(230.0)
+        assert ac.mains_current == pytest.approx(1.5)
+        assert ac.mains_frequency == pytest.approx(10 / (195 / 977))
 
 
 def test_config_frame() -> None:
@@ -223,8 +232,28 @@ def test_ac_currents_times_the_factors_are_range_checked() -> None:
         requests.ac_info(1, _scales()).parse(bytes(payload))
 
 
-def test_mains_period_ff_is_no_ac_not_a_frequency() -> None:
-    assert requests.ac_info(1, _scales()).parse(_ac(period=0xFF)).mains_frequency == 0.0
+@pytest.mark.parametrize("period", [0x00, 0xFF])
+def test_period_bytes_without_a_waveform_give_no_frequency(period: int) -> None:
+    """0x00 and 0xFF mean "no waveform" on both sides, whatever the scale makes of them."""
+    assert requests.ac_info(1, _scales()).parse(_ac(period=period)).mains_frequency is None
+    assert requests.dc_info(_scales()).parse(_dc(period=period)).inverter_frequency is None
+    # With an offset the raw byte would scale to a finite period; it still means no waveform.
+    scales = {**_scales(), RamVar.MAINS_PERIOD: RamVarInfo.from_raw(8, 0x8000 - 977, 0x0100)}
+    assert requests.ac_info(1, scales).parse(_ac(period=period)).mains_frequency is None
+
+
+@pytest.mark.parametrize("current_var", [RamVar.MAINS_CURRENT, RamVar.INVERTER_CURRENT])
+def test_ac_currents_are_signed_whatever_the_scale_info_says(current_var: RamVar) -> None:
+    """A backfeed of -1.5 A must not decode as +653.86 A because the info said unsigned."""
+    scales = {**_scales(), current_var: RamVarInfo(current_var, 0.01, 0, signed=False)}
+    payload = bytearray(_ac(mains_i=-150))
+    payload[12:14] = (-150).to_bytes(2, "little", signed=True)
+    ac = requests.ac_info(1, scales).parse(bytes(payload))
+    assert ac.mains_current == pytest.approx(-1.5)
+    assert ac.inverter_current == pytest.approx(-1.5)
+    # RAM reads of the same variables too: the unsigned info is overridden at discovery.
+    info = RamVarInfo.from_raw(current_var, 0x7F9C, 0)  # 1/100, declared unsigned
+    assert info.decode((-150).to_bytes(2, "little", signed=True)) == pytest.approx(-1.5)
 
 
 @pytest.mark.parametrize(

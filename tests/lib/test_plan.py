@@ -226,4 +226,3 @@ def test_capability_retries_after_a_while() -> None:
     capability.answered()
     assert capability.support is Support.SUPPORTED
     assert capability.misses == 0
-

@@ -28,7 +28,7 @@ from .exceptions import (
     UnsupportedError,
 )
 from .frame import DecoderStats, FrameDecoder, encode_frame
-from .messages import ACInfo, ConfigInfo, DCInfo, LedStatus, VersionInfo
+from .messages import ACInfo, ConfigInfo, DCInfo, DeviceStateReport, LedStatus, VersionInfo
 from .probe import ProbeResult, ProbeStatus, probe
 from .sampler import Sampler
 from .status import DeviceStatus, StatusReader
@@ -46,6 +46,7 @@ __all__ = [
     "DCInfo",
     "DecoderStats",
     "DeviceState",
+    "DeviceStateReport",
     "DeviceStatus",
     "FrameDecoder",
     "InterfaceFlags",

@@ -10,7 +10,7 @@ import sys
 import time
 
 from .client import Mk3Client
-from .const import InterfaceFlags, Led, SwitchRegister, SwitchState
+from .const import DeviceState, InterfaceFlags, Led, SwitchRegister, SwitchState
 from .exceptions import Mk3Error
 from .probe import probe
 from .status import DeviceStatus, StatusReader
@@ -48,6 +48,14 @@ def _watts(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.0f} W"
 
 
+def _hertz(value: float | None) -> str:
+    return "no waveform" if value is None else f"{value:.2f} Hz"
+
+
+def _name(state: DeviceState | None, code: int) -> str:
+    return f"unknown ({code:#04x})" if state is None else state.name.lower()
+
+
 def format_status(status: DeviceStatus) -> str:
     """A few labelled lines a person can read."""
     dc, config, leds, state = status.dc, status.config, status.leds, status.device_state
@@ -55,15 +63,15 @@ def format_status(status: DeviceStatus) -> str:
         return "incomplete reading"
     direction = "charging" if dc.current >= 0 else "discharging"
     lines = [
-        f"State      {state.name.lower() if state is not None else 'unknown'}",
+        f"State      {_name(state, status.ac[1].device_state_code) if 1 in status.ac else 'unknown'}",
         f"LEDs       lit: {_led_names(leds.on)} | blinking: {_led_names(leds.blink)}",
         f"Battery    {dc.voltage:.2f} V  {dc.current:+.1f} A  ({direction}, {abs(dc.power):.0f} W)"
-        f"  inverter {dc.inverter_frequency:.2f} Hz",
+        f"  inverter {_hertz(dc.inverter_frequency)}",
     ]
     for phase, ac in sorted(status.ac.items()):
         lines.append(
             f"AC L{phase}      in {ac.mains_voltage:.1f} V {ac.mains_current:.2f} A"
-            f" {ac.mains_frequency:.2f} Hz"
+            f" {_hertz(ac.mains_frequency)}"
             f" | out {ac.inverter_voltage:.1f} V {ac.inverter_current:.2f} A"
         )
     lines += [
@@ -151,7 +159,10 @@ def build_parser() -> argparse.ArgumentParser:
     control.add_argument("port", help="device path, pty or socket://host:port")
     control.add_argument("mode", choices=[s.name.lower() for s in SwitchState])
     control.add_argument(
-        "--current-limit", type=float, metavar="A", help="AC input current limit in amps (default: maximum)"
+        "--current-limit",
+        type=float,
+        metavar="A",
+        help="AC input current limit in amps (default: leave it as it is)",
     )
     control.add_argument("--standby", action="store_true", help="keep the device from sleeping")
     control.add_argument("--monitor", action="store_true", help="keep monitoring afterwards")

@@ -18,9 +18,8 @@ from .const import (
     BAUDRATE,
     W_LETTERS,
     ChargeAction,
-    ChargeStage,
-    DeviceState,
     InterfaceFlags,
+    Led,
     RamVar,
     SwitchState,
 )
@@ -30,12 +29,14 @@ from .exceptions import (
     NoAnswerError,
     NotConnectedError,
     PortInaccessibleError,
+    UnsupportedError,
 )
 from .frame import DecoderStats
 from .messages import (
     ACInfo,
     ConfigInfo,
     DCInfo,
+    DeviceStateReport,
     LedStatus,
     VersionInfo,
     is_known_frame,
@@ -111,6 +112,15 @@ class Mk3Client:
         self._idle_timer: asyncio.TimerHandle | None = None
         self._frame_listeners: list[FrameListener] = []
         self._link_listeners: list[LinkListener] = []
+        # Newest LED status an interface appended to a frame (length byte top bit), and when.
+        self.appended_leds: LedStatus | None = None
+        self.appended_leds_at: float | None = None
+        # Which decoder's LED count was last taken over (a new connection brings a new decoder).
+        self._led_stats: DecoderStats | None = None
+        self._led_frames_seen = 0
+        # The connection (protocol) on which the device answered a multi-id RAM read with
+        # fewer values: reads go one id at a time there.
+        self._single_ram_reads: Mk3Protocol | None = None
 
     # ---- lifecycle -------------------------------------------------------
 
@@ -281,11 +291,23 @@ class Mk3Client:
         if self._idle:
             self._idle = False
             self._record(LinkEvent("active"))
+        stats = self.decoder_stats
+        if stats.appended_leds is not None and (
+            stats is not self._led_stats or stats.led_frames != self._led_frames_seen
+        ):
+            self._led_stats, self._led_frames_seen = stats, stats.led_frames
+            on, blink = stats.appended_leds
+            self.appended_leds = LedStatus(Led(on), Led(blink))
+            self.appended_leds_at = self.last_frame_at
         pending = self._pending
         if pending is not None and not pending[1].done() and pending[0].matches(payload):
             request, future = pending
             try:
                 future.set_result(request.parse(payload))
+            except UnsupportedError as err:
+                # A definite answer: fail the request now instead of waiting for its timeout.
+                self._unanswered = 0
+                future.set_exception(err)
             except (ValueError, KeyError) as err:
                 # Validation failed: drop the frame, the request may still get a good one.
                 self.stats.invalid_replies += 1
@@ -369,22 +391,27 @@ class Mk3Client:
         """Write the MK3 flags; returns what the interface reports back."""
         return await self.request(requests.interface_flags(flags))
 
-    async def get_device_state(self) -> tuple[DeviceState, ChargeStage]:
+    async def get_device_state(self) -> DeviceStateReport:
         """VE.Bus device state with the charger's stage (bulk, absorption, float …)."""
         await self._select_address()
         return await self.request(requests.device_state(next(self._letters)))
 
-    async def force_charge_stage(self, action: ChargeAction) -> tuple[DeviceState, ChargeStage]:
+    async def force_charge_stage(self, action: ChargeAction) -> DeviceStateReport:
         """Force equalise, absorption or float; returns the state the device reports after it."""
         await self._select_address()
         return await self.request(requests.device_state(next(self._letters), action))
 
     async def get_firmware_version(self) -> int:
-        """The Multi's own firmware version (e.g. 2623506: firmware 506)."""
+        """The Multi's own firmware version (e.g. 2623506: firmware 506).
+
+        Raises ``UnsupportedError`` when the device does not know the command.
+        """
         await self._select_address()
         low = await self.request(requests.firmware_word(next(self._letters), high=False))
+        if low.complete:  # newer devices send the whole version in the first reply
+            return low.value
         high = await self.request(requests.firmware_word(next(self._letters), high=True))
-        return high << 16 | low
+        return high.value << 16 | low.value
 
     async def _select_address(self) -> None:
         if not self._address_selected:
@@ -405,18 +432,31 @@ class Mk3Client:
                 await self.get_ram_info(var_id)
 
     async def read_ram(self, var_ids: Iterable[int]) -> dict[int, float | None]:
-        """Physical values of RAM variables; None for unsupported ones."""
+        """Physical values of RAM variables; None for unsupported ones.
+
+        A device that answers a multi-id read with fewer values gets the missing ids asked
+        one at a time, and from then on (for this connection) every read asks one id.
+        """
         wanted = list(var_ids)
         await self.discover_scales(wanted)
         values: dict[int, float | None] = dict.fromkeys(wanted)
         supported = [v for v in wanted if self.scales[v].supported]
-        for start in range(0, len(supported), requests.MAX_RAM_READ):
-            chunk = supported[start : start + requests.MAX_RAM_READ]
-            raw = await self.request(requests.read_ram(next(self._letters), chunk, self.scales))
-            if raw is None:
+        batch = 1 if self._single_ram_reads is self._protocol else requests.MAX_RAM_READ
+        queue = deque(supported[start : start + batch] for start in range(0, len(supported), batch))
+        while queue:
+            chunk = queue.popleft()
+            try:
+                raw = await self.request(requests.read_ram(next(self._letters), chunk, self.scales))
+            except UnsupportedError:
+                if len(chunk) > 1:  # find out which of them the device lacks
+                    queue.extendleft([var_id] for var_id in reversed(chunk))
                 continue
-            for var_id, value in zip(chunk, raw, strict=True):
+            for var_id, value in zip(chunk, raw, strict=False):
                 values[var_id] = self.scales[var_id].decode(value.to_bytes(2, "little"))
+            if len(raw) < len(chunk):
+                self._single_ram_reads = self._protocol
+                rest = chunk[len(raw) :] + [var_id for later in queue for var_id in later]
+                queue = deque([var_id] for var_id in rest)
         return values
 
 

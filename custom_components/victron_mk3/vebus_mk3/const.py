@@ -20,6 +20,7 @@ W_READ_RAM = 0x30
 W_READ_SETTING = 0x31
 W_RAM_INFO = 0x36
 W_DEVICE_STATE = 0x0E
+W_UNKNOWN_COMMAND = 0x80
 W_RAM_VALUES = 0x85
 W_SCALE = 0x8E
 W_OFFSET = 0x8F
@@ -30,7 +31,8 @@ W_VERSION_LOW = 0x05
 W_VERSION_HIGH = 0x06
 W_VERSION_LOW_REPLY = 0x82
 W_VERSION_HIGH_REPLY = 0x83
-# Only X, Y and Z: W replies are cut off after four data bytes.
+# Only X, Y and Z: the letter doubles as a nonce (an older note also says W replies are cut
+# off after four data bytes; captures contradict it, but rotating three letters costs nothing).
 W_LETTERS = (ord("X"), ord("Y"), ord("Z"))
 
 # S command: current limit value meaning "the device's maximum".

@@ -1,5 +1,9 @@
 """MK2/MK3 frame codec: ``[L] [payload: L bytes] [C]`` with a zero byte sum.
 
+If the top bit of ``L`` is set, the interface appended its LED status: the frame is
+``[L] [payload: L & 0x7F bytes] [LEDs on] [LEDs blink] [C]`` and the checksum covers all
+of it (``L`` as sent included). An interface told to do so sends nothing else.
+
 The decoder is a pure state machine: feed it bytes as they arrive and it returns
 every complete, checksum-valid payload. Garbage, truncated frames and bad checksums
 are skipped one byte at a time so the next good frame is never lost.
@@ -13,6 +17,9 @@ from dataclasses import dataclass
 # allow headroom for newer firmware, but keep it small so a garbage length byte
 # cannot hold back the frames that follow it for long.
 MAX_PAYLOAD_LENGTH = 32
+# Length-byte flag: two LED bytes (on, blink) follow the payload.
+LED_APPENDED = 0x80
+LED_BYTES = 2
 
 
 def checksum(length: int, payload: bytes) -> int:
@@ -20,11 +27,15 @@ def checksum(length: int, payload: bytes) -> int:
     return (-(length + sum(payload))) & 0xFF
 
 
-def encode_frame(payload: bytes) -> bytes:
-    """Wrap ``payload`` in a length byte and checksum."""
+def encode_frame(payload: bytes, leds: tuple[int, int] | None = None) -> bytes:
+    """Wrap ``payload`` in a length byte and checksum; ``leds`` = (on, blink) appends them."""
     if not 0 < len(payload) <= MAX_PAYLOAD_LENGTH:
         raise ValueError(f"payload must be 1..{MAX_PAYLOAD_LENGTH} bytes, got {len(payload)}")
-    return bytes((len(payload), *payload, checksum(len(payload), payload)))
+    if leds is None:
+        return bytes((len(payload), *payload, checksum(len(payload), payload)))
+    length = len(payload) | LED_APPENDED
+    body = bytes((*payload, *leds))
+    return bytes((length, *body, checksum(length, body)))
 
 
 @dataclass
@@ -34,6 +45,9 @@ class DecoderStats:
     frames: int = 0
     skipped_bytes: int = 0
     bad_checksums: int = 0
+    # Frames that carried the LED status after their payload, and the newest (on, blink) pair.
+    led_frames: int = 0
+    appended_leds: tuple[int, int] | None = None
 
 
 class FrameDecoder:
@@ -74,17 +88,21 @@ class FrameDecoder:
         payloads: list[bytes] = []
         buffer = self._buffer
         while buffer:
-            length = buffer[0]
+            length = buffer[0] & ~LED_APPENDED
             if not 0 < length <= MAX_PAYLOAD_LENGTH:
                 self._skip(1)
                 continue
-            if len(buffer) < length + 2:
+            size = length + 2 + (LED_BYTES if buffer[0] & LED_APPENDED else 0)
+            if len(buffer) < size:
                 break
-            if (sum(buffer[: length + 2]) & 0xFF) != 0:
+            if (sum(buffer[:size]) & 0xFF) != 0:
                 self.stats.bad_checksums += 1
                 self._skip(1)
                 continue
             payloads.append(bytes(buffer[1 : length + 1]))
-            del buffer[: length + 2]
+            if buffer[0] & LED_APPENDED:
+                self.stats.appended_leds = (buffer[length + 1], buffer[length + 2])
+                self.stats.led_frames += 1
+            del buffer[:size]
             self.stats.frames += 1
         return payloads

@@ -7,6 +7,8 @@ returns a model or raises ``ValueError`` when the payload does not validate.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import IntEnum
+from typing import TypeVar
 
 from .const import (
     AC_INFO_KINDS,
@@ -14,6 +16,7 @@ from .const import (
     DC_INFO_KIND,
     INFO_FRAME,
     MK2_FRAME,
+    ChargeStage,
     DeviceState,
     InterfaceFlags,
     Led,
@@ -34,6 +37,18 @@ from .variables import (
 
 INFO_FRAME_LENGTH = 15
 CONFIG_FRAME_LENGTH = 13
+# Period bytes meaning "no waveform": 0x00 with AC absent, 0xFF on some units.
+NO_WAVEFORM_PERIODS = (0x00, 0xFF)
+
+E = TypeVar("E", bound=IntEnum)
+
+
+def enum_or_none(enum: type[E], code: int) -> E | None:
+    """The member for ``code``, or None for a value this library does not know (never raises)."""
+    try:
+        return enum(code)
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -59,7 +74,7 @@ class DCInfo:
     voltage: float
     inverter_current: float
     charger_current: float
-    inverter_frequency: float
+    inverter_frequency: float | None  # None: no inverter waveform (period byte 0x00/0xFF)
 
     @property
     def current(self) -> float:
@@ -77,12 +92,23 @@ class ACInfo:
     """One phase of the AC info frame (F 1–4)."""
 
     phase: int
-    device_state: DeviceState
+    device_state: DeviceState | None  # None: a code this library does not know (see the raw code)
+    device_state_code: int  # the raw byte; older firmware leaves it unfilled (0xB7 seen)
     mains_voltage: float
     mains_current: float
     inverter_voltage: float
     inverter_current: float
-    mains_frequency: float
+    mains_frequency: float | None  # None: no mains waveform (period byte 0x00/0xFF)
+
+
+@dataclass(frozen=True)
+class DeviceStateReport:
+    """W 0x0E reply: device state and charger stage, with the raw codes kept."""
+
+    state: DeviceState | None
+    state_code: int
+    charge_stage: ChargeStage | None
+    charge_stage_code: int
 
 
 @dataclass(frozen=True)
@@ -175,6 +201,18 @@ def period_to_frequency(period: float) -> float:
     return 10 / period if period > 0 else 0.0
 
 
+def parse_device_state(data: bytes) -> DeviceStateReport:
+    """``0x94 state substate`` (data after the W letter); unknown codes read as None."""
+    if len(data) < 3:
+        raise ValueError(f"short device state reply {data.hex()}")
+    return DeviceStateReport(
+        state=enum_or_none(DeviceState, data[1]),
+        state_code=data[1],
+        charge_stage=enum_or_none(ChargeStage, data[2]),
+        charge_stage_code=data[2],
+    )
+
+
 def _scale(scales: dict[int, RamVarInfo], var_id: int) -> RamVarInfo:
     """The scale of an info frame field (KeyError before discovery)."""
     info = scales[var_id]
@@ -188,7 +226,13 @@ def _amps(name: str, value: float, maximum: float) -> float:
     return check_range(name, value, -maximum, maximum)
 
 
-def _hertz(name: str, period: float) -> float:
+def _hertz(name: str, info: RamVarInfo, raw: bytes) -> float | None:
+    """Frequency from a one-byte period field; None when the byte says there is no waveform."""
+    if raw[0] in NO_WAVEFORM_PERIODS:
+        return None
+    period = info.decode(raw)
+    if period <= 0:
+        return None
     return check_range(name, period_to_frequency(period), 0.0, FREQUENCY_MAX)
 
 
@@ -197,12 +241,12 @@ def parse_dc_info(payload: bytes, scales: dict[int, RamVarInfo]) -> DCInfo:
         raise ValueError("not a DC info frame")
     volts = _scale(scales, RamVar.BATTERY_VOLTAGE).decode(payload[6:8])
     current = _scale(scales, RamVar.BATTERY_CURRENT)
-    period = _scale(scales, RamVar.INVERTER_PERIOD).decode(payload[14:15])
+    period = _scale(scales, RamVar.INVERTER_PERIOD)
     return DCInfo(
         voltage=check_range("battery voltage", volts, 0.0, DC_VOLTAGE_MAX),
         inverter_current=_amps("inverter-side current", current.decode(payload[8:11]), DC_CURRENT_MAX),
         charger_current=_amps("charger-side current", current.decode(payload[11:14]), DC_CURRENT_MAX),
-        inverter_frequency=_hertz("inverter frequency", period),
+        inverter_frequency=_hertz("inverter frequency", period, payload[14:15]),
     )
 
 
@@ -212,19 +256,23 @@ def parse_ac_info(payload: bytes, scales: dict[int, RamVarInfo]) -> ACInfo:
         raise ValueError("not an AC info frame")
     backfeed_factor, inverter_factor = payload[1], payload[2]
     mains_volts = _scale(scales, RamVar.MAINS_VOLTAGE).decode(payload[6:8])
-    mains_amps = _scale(scales, RamVar.MAINS_CURRENT).decode(payload[8:10]) * backfeed_factor
+    # AC currents are signed whatever the scale info says: some units declare them unsigned
+    # yet send negative values while feeding back (a backfeed would read as +650 A).
+    mains_amps = _scale(scales, RamVar.MAINS_CURRENT).decode(payload[8:10], signed=True) * backfeed_factor
     inverter_volts = _scale(scales, RamVar.INVERTER_VOLTAGE).decode(payload[10:12])
-    inverter_amps = _scale(scales, RamVar.INVERTER_CURRENT).decode(payload[12:14]) * inverter_factor
-    # 0xFF is reported as "no AC" by some units.
-    mains_period = 0.0 if payload[14] == 0xFF else _scale(scales, RamVar.MAINS_PERIOD).decode(payload[14:15])
+    inverter_amps = (
+        _scale(scales, RamVar.INVERTER_CURRENT).decode(payload[12:14], signed=True) * inverter_factor
+    )
     return ACInfo(
         phase=ac_phase_of_kind(kind),
-        device_state=DeviceState(payload[4]),
+        # Older firmware leaves the state byte unfilled; the values of the frame are still right.
+        device_state=enum_or_none(DeviceState, payload[4]),
+        device_state_code=payload[4],
         mains_voltage=check_range("mains voltage", mains_volts, 0.0, AC_VOLTAGE_MAX),
         mains_current=_amps("mains current", mains_amps, AC_CURRENT_MAX),
         inverter_voltage=check_range("inverter voltage", inverter_volts, 0.0, AC_VOLTAGE_MAX),
         inverter_current=_amps("inverter current", inverter_amps, AC_CURRENT_MAX),
-        mains_frequency=_hertz("mains frequency", mains_period),
+        mains_frequency=_hertz("mains frequency", _scale(scales, RamVar.MAINS_PERIOD), payload[14:15]),
     )
 
 

@@ -18,21 +18,22 @@ from .const import (
     W_RAM_VALUES,
     W_READ_RAM,
     W_SCALE,
+    W_UNKNOWN_COMMAND,
     W_UNSUPPORTED,
     W_VERSION_HIGH,
     W_VERSION_HIGH_REPLY,
     W_VERSION_LOW,
     W_VERSION_LOW_REPLY,
     ChargeAction,
-    ChargeStage,
-    DeviceState,
     InterfaceFlags,
     SwitchState,
 )
+from .exceptions import UnsupportedError
 from .messages import (
     ACInfo,
     ConfigInfo,
     DCInfo,
+    DeviceStateReport,
     LedStatus,
     VersionInfo,
     ac_phase_of_kind,
@@ -42,6 +43,7 @@ from .messages import (
     parse_ac_info,
     parse_config,
     parse_dc_info,
+    parse_device_state,
     parse_interface_flags,
     parse_leds,
     parse_version,
@@ -141,34 +143,64 @@ def interface_flags(flags: InterfaceFlags | None = None) -> Request[InterfaceFla
     return Request("H", _mk2("H", data), _answers("H"), parse_interface_flags)
 
 
-# Short-mode init variant that brings an interface out of VictronConnect's long-frame
-# ("Winmon") mode. Known from one public source only. Flag 0x10 asks the MK3 not to forward
-# the state; the state and limit bytes carry the last known ones for firmware that ignores it.
+# Short-mode init variant that brings an interface out of VictronConnect's
+# long-frame ("Winmon") mode (one public source). Its flags (0x01 0x90: auto-send state,
+# new format, 0x10 = "do not forward the state") and the trailing 0x00 0x01 are kept as found.
 WINMON_RECOVERY_FLAGS = (0x01, 0x90, 0x00, 0x01)
 
 
 def winmon_recovery(state: SwitchState | None = None, limit: float | None = None) -> Request[None]:
-    raw_limit = 0 if state is None else encode_current_limit(limit)
-    data = (int(state or 0), raw_limit & 0xFF, raw_limit >> 8, *WINMON_RECOVERY_FLAGS)
+    """The init ``S`` frame; carries the last known state and limit in amps (0 when unknown).
+
+    Firmware that ignored the "do not forward" flag would apply the state and limit bytes,
+    so they had better be what the device already has. The limit is encoded as ``set_state``
+    does (x10, clamped), except that unknown stays 0 instead of meaning "device maximum".
+    """
+    raw_limit = encode_current_limit(limit) if limit is not None else 0
+    data = (int(state) if state is not None else 0, raw_limit & 0xFF, raw_limit >> 8, *WINMON_RECOVERY_FLAGS)
     return Request("S-init", _mk2("S", data), _answers("S"), lambda _payload: None)
 
 
 def _w_reply(letter: int, payload: bytes) -> bytes:
+    """Data after the W letter; ``0x80`` (unknown command) raises ``UnsupportedError``."""
     data = mk2_data(payload, letter)
     if not data:
         raise ValueError("empty W reply")
+    if data[0] == W_UNKNOWN_COMMAND:
+        raise UnsupportedError(f"the device does not know command {payload.hex()}")
     return data
 
 
 def ram_info(letter: int, var_id: int) -> Request[RamVarInfo]:
+    """Scale and offset of a RAM variable; "unsupported" is an answer, not an error.
+
+    Reply forms (data after the letter): ``8E s s 8F o o``; ``8E s s o o`` (newer devices
+    with the MK2 compatibility mode off, per Victron's velib); ``8E s s`` (offset absent: 0);
+    ``8E``, ``8E 00 00``, ``90`` or nothing at all: unsupported.
+    """
+
     def parse(payload: bytes) -> RamVarInfo:
-        data = _w_reply(letter, payload)
-        if data[0] == W_UNSUPPORTED:
+        data = mk2_data(payload, letter)
+        if not data or data[0] == W_UNSUPPORTED:
             return RamVarInfo.unsupported(var_id)
-        if len(data) < 6 or data[0] != W_SCALE or data[3] != W_OFFSET:
+        if data[0] == W_UNKNOWN_COMMAND:
+            raise UnsupportedError(f"the device does not know command {payload.hex()}")
+        if data[0] != W_SCALE or len(data) == 2 or len(data) > 6:
             raise ValueError(f"malformed RAM info reply {data.hex()}")
+        if len(data) == 1:
+            return RamVarInfo.unsupported(var_id)
         scale = int.from_bytes(data[1:3], "little")
-        return RamVarInfo.from_raw(var_id, scale, int.from_bytes(data[4:6], "little"))
+        if len(data) == 6:
+            if data[3] != W_OFFSET:
+                raise ValueError(f"malformed RAM info reply {data.hex()}")
+            offset = data[4:6]
+        elif len(data) == 5:
+            offset = data[3:5]
+        elif len(data) == 3:
+            offset = b"\0\0"
+        else:
+            raise ValueError(f"malformed RAM info reply {data.hex()}")
+        return RamVarInfo.from_raw(var_id, scale, int.from_bytes(offset, "little"))
 
     payload = bytes((MK2_FRAME, letter, W_RAM_INFO, var_id & 0xFF, var_id >> 8))
     return Request(f"RAM info {var_id}", payload, lambda p: is_mk2(p, letter), parse)
@@ -176,23 +208,27 @@ def ram_info(letter: int, var_id: int) -> Request[RamVarInfo]:
 
 def read_ram(
     letter: int, var_ids: Sequence[int], scales: dict[int, RamVarInfo] | None = None
-) -> Request[list[int] | None]:
-    """Raw 16-bit values of up to three variables; None when any is unsupported.
+) -> Request[list[int]]:
+    """Raw 16-bit values of up to three variables, in order; ``0x90`` raises ``UnsupportedError``.
 
-    With ``scales``, a reply whose decoded values are implausible is rejected.
+    Older units answer a multi-id read with fewer values (the first only): the list is then
+    shorter than ``var_ids`` and the caller reads the rest one at a time. With ``scales``, a
+    reply whose decoded values are implausible is rejected.
     """
     if not 0 < len(var_ids) <= MAX_RAM_READ:
         raise ValueError(f"read 1..{MAX_RAM_READ} variables at once")
 
-    def parse(payload: bytes) -> list[int] | None:
+    def parse(payload: bytes) -> list[int]:
         data = _w_reply(letter, payload)
         if data[0] == W_UNSUPPORTED:
-            return None
-        # Exactly two bytes per id: a late reply to another read with this letter has more or fewer.
-        if data[0] != W_RAM_VALUES or len(data) != 1 + 2 * len(var_ids):
+            raise UnsupportedError(f"RAM variable(s) {list(var_ids)} not supported")
+        # Two bytes per id, at least one and never more than asked: a late reply to a longer
+        # read with this letter is refused (letters rotate, so this takes three lost replies).
+        count, odd = divmod(len(data) - 1, 2)
+        if data[0] != W_RAM_VALUES or odd or not 0 < count <= len(var_ids):
             raise ValueError(f"malformed RAM read reply {data.hex()}")
-        values = [int.from_bytes(data[1 + 2 * i : 3 + 2 * i], "little") for i in range(len(var_ids))]
-        for var_id, raw in zip(var_ids, values, strict=True):
+        values = [int.from_bytes(data[1 + 2 * i : 3 + 2 * i], "little") for i in range(count)]
+        for var_id, raw in zip(var_ids, values, strict=False):
             info = scales.get(var_id) if scales is not None else None
             if info is not None and info.supported:
                 info.check(info.decode(raw.to_bytes(2, "little")))
@@ -202,29 +238,47 @@ def read_ram(
     return Request("RAM read", payload, lambda p: is_mk2(p, letter), parse)
 
 
-def device_state(
-    letter: int, action: ChargeAction = ChargeAction.NONE
-) -> Request[tuple[DeviceState, ChargeStage]]:
-    """Device state and charge stage; a non-zero action forces a charge stage first."""
+def device_state(letter: int, action: ChargeAction = ChargeAction.NONE) -> Request[DeviceStateReport]:
+    """Device state and charge stage; a non-zero action forces a charge stage first.
 
-    def parse(payload: bytes) -> tuple[DeviceState, ChargeStage]:
+    Unknown state or stage codes read as None (raw codes kept); ``0x80`` raises ``UnsupportedError``.
+    """
+
+    def parse(payload: bytes) -> DeviceStateReport:
         data = _w_reply(letter, payload)
-        if data[0] != W_DEVICE_STATE_REPLY or len(data) < 3:
+        if data[0] != W_DEVICE_STATE_REPLY:
             raise ValueError(f"malformed device state reply {data.hex()}")
-        return DeviceState(data[1]), ChargeStage(data[2])
+        return parse_device_state(data)
 
     payload = bytes((MK2_FRAME, letter, W_DEVICE_STATE, int(action), 0))
     return Request("device state", payload, lambda p: is_mk2(p, letter), parse)
 
 
-def firmware_word(letter: int, high: bool) -> Request[int]:
-    """One 16-bit half of the Multi's firmware version."""
+@dataclass(frozen=True)
+class FirmwarePart:
+    """A firmware version reply: one 16-bit half, or the whole u32 when ``complete``."""
+
+    value: int
+    complete: bool
+
+
+def firmware_word(letter: int, high: bool) -> Request[FirmwarePart]:
+    """One half of the Multi's firmware version (``FF X 05 00 00`` / ``FF X 06 00 00``).
+
+    Newer devices answer the low request with the whole version at once (``82`` + 4 bytes and
+    possibly more, per Victron's velib): then ``complete`` is set and no high request is needed.
+    ``0x80`` raises ``UnsupportedError``.
+    """
     sub, code = (W_VERSION_HIGH, W_VERSION_HIGH_REPLY) if high else (W_VERSION_LOW, W_VERSION_LOW_REPLY)
 
-    def parse(payload: bytes) -> int:
+    def parse(payload: bytes) -> FirmwarePart:
         data = _w_reply(letter, payload)
         if data[0] != code or len(data) < 3:
             raise ValueError(f"malformed firmware version reply {data.hex()}")
-        return int.from_bytes(data[1:3], "little")
+        if not high and len(data) >= 5:
+            return FirmwarePart(int.from_bytes(data[1:5], "little"), complete=True)
+        return FirmwarePart(int.from_bytes(data[1:3], "little"), complete=False)
 
-    return Request("firmware version", bytes((MK2_FRAME, letter, sub)), lambda p: is_mk2(p, letter), parse)
+    # Peers send two zero argument bytes after the sub-command.
+    request_payload = bytes((MK2_FRAME, letter, sub, 0x00, 0x00))
+    return Request("firmware version", request_payload, lambda p: is_mk2(p, letter), parse)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 import functools
 import logging
 import time
-from typing import Any, TypeVar
+from typing import Any, TypeGuard, TypeVar
 
 from .capabilities import PHASE_FEATURES, Capabilities, Feature, Support
 from .client import Mk3Client
@@ -214,7 +214,7 @@ class Sampler:
             await self._read_phase(phase)
         if self._due(Feature.POWER):
             powers = await self._optional(Feature.POWER, lambda: client.read_ram(POWER_VARS))
-            if powers is not None:
+            if self._all_supported(powers, Feature.POWER):
                 self._update(POWER, ram={**self._current().ram, **powers})
         if time.monotonic() >= self._slow_due:
             await self._read_slow()
@@ -265,12 +265,12 @@ class Sampler:
         if self._due(Feature.CHARGE_STAGE):
             reply = await self._optional(Feature.CHARGE_STAGE, client.get_device_state)
             if reply is not None:
-                self._update(CHARGE, charge_stage=reply[1])
+                self._update(CHARGE, charge_stage=reply.charge_stage)
         if self._due(Feature.STATE_OF_CHARGE):
             soc = await self._optional(
                 Feature.STATE_OF_CHARGE, lambda: client.read_ram([RamVar.STATE_OF_CHARGE])
             )
-            if soc is not None:
+            if self._all_supported(soc, Feature.STATE_OF_CHARGE):
                 self._update(SOC, ram={**self._current().ram, **soc})
 
     async def _read_flags(self) -> None:
@@ -302,6 +302,17 @@ class Sampler:
             self._update(FLAGS, interface_flags=written)
 
     # ---- one item ----------------------------------------------------------------
+
+    def _all_supported(
+        self, values: dict[int, float | None] | None, feature: Feature
+    ) -> TypeGuard[dict[int, float | None]]:
+        """RAM values read; variables the device lacks (scale 0, 0x90) refuse the feature."""
+        if values is None:
+            return False
+        if all(value is None for value in values.values()):
+            self.capabilities[feature].refused(f"RAM variables {sorted(values)} unsupported")
+            return False
+        return True
 
     def _due(self, feature: Feature) -> bool:
         return self.capabilities[feature].due(time.monotonic())

@@ -8,6 +8,9 @@ import math
 from .const import RamVar
 
 BIT_VARIABLE_OFFSET = -0x8000
+# AC currents go negative while feeding back, though some units declare them unsigned
+# (mains current on older units, inverter current on a MultiPlus-II).
+SIGNED_DESPITE_INFO = frozenset((RamVar.MAINS_CURRENT, RamVar.INVERTER_CURRENT))
 MAX_BIT_INDEX = 15  # RAM values are 16 bits wide
 
 # Plausibility limits. A frame whose 8-bit checksum passed by chance (noise, a misaligned
@@ -60,9 +63,9 @@ class RamVarInfo:
         """True when the variable is a single bit (offset 0x8000)."""
         return self.offset == BIT_VARIABLE_OFFSET
 
-    def decode(self, raw: bytes) -> float:
-        """Decode a little-endian raw field of 1–3 bytes."""
-        value = int.from_bytes(raw, "little", signed=self.signed)
+    def decode(self, raw: bytes, *, signed: bool | None = None) -> float:
+        """Decode a little-endian raw field of 1–3 bytes; ``signed`` overrides the scale info."""
+        value = int.from_bytes(raw, "little", signed=self.signed if signed is None else signed)
         if self.is_bit:
             return float((value >> (int(abs(self.scale)) - 1)) & 1)
         return self.scale * (value + self.offset)
@@ -89,7 +92,6 @@ class RamVarInfo:
         if offset == BIT_VARIABLE_OFFSET and not (magnitude < 0x4000 and magnitude - 1 <= MAX_BIT_INDEX):
             # The scale word of a bit variable is its bit number + 1.
             raise ValueError(f"bit variable {var_id} with invalid scale word {raw_scale:#06x}")
-        if var_id == RamVar.INVERTER_CURRENT:
-            # Multiplus II sends negative inverter current though its info says unsigned.
+        if var_id in SIGNED_DESPITE_INFO:
             signed = True
         return cls(var_id, scale, offset, signed)

@@ -119,7 +119,8 @@ async def test_states_follow_the_device(
     assert hass.states.get("sensor.victron_mk3_front_panel_mode").state == "charger_only"
     assert hass.states.get("sensor.victron_mk3_actual_mode").state == "charger_only"
     assert hass.states.get("sensor.victron_mk3_lit_indicators").state == "none"
-    assert float(hass.states.get("sensor.victron_mk3_ac_input_frequency").state) == 0.0
+    # No mains waveform: no frequency (period byte 0), not 0 Hz.
+    assert hass.states.get("sensor.victron_mk3_ac_input_frequency").state == STATE_UNKNOWN
 
 
 async def test_inverting(
