@@ -5,23 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 import math
 
-from homeassistant.components.recorder import history
 from homeassistant.const import ATTR_UNIT_OF_MEASUREMENT, UnitOfEnergy
 from homeassistant.core import HomeAssistant, State
-from homeassistant.helpers.recorder import async_migration_in_progress, get_instance
 from homeassistant.util.unit_conversion import EnergyConverter
-from sqlalchemy.exc import SQLAlchemyError
 
-from .const import LOGGER
+from .recorded import async_last_recorded_states
 
 # Samples further apart than this (a reconnect, the device asleep, the host suspended)
 # are not bridged: nobody knows the power in between, so nothing is counted for it.
 MAX_GAP_SECONDS = 5.0
 JOULES_PER_KWH = 3_600_000.0
-# How many of an entity's last recorded states are searched for a number. Outages and
-# restarts put "unavailable" rows after the last number; more than a few in a row mean
-# clean restarts, whose restore data is current anyway. One query per counter at setup.
-RECORDED_STATES_SEARCHED = 10
 
 
 class EnergyIntegrator:
@@ -83,13 +76,4 @@ async def async_last_recorded_kwh(hass: HomeAssistant, entity_id: str) -> float 
     every few seconds. After a power cut the restore data can be older than the recorded
     states, and the statistics (the Energy dashboard) would then see the counter decrease.
     """
-    if "recorder" not in hass.config.components or async_migration_in_progress(hass):
-        return None
-    try:
-        recorded = await get_instance(hass).async_add_executor_job(
-            history.get_last_state_changes, hass, RECORDED_STATES_SEARCHED, entity_id
-        )
-    except SQLAlchemyError as err:
-        LOGGER.warning("Could not read the last recorded total of %s: %s", entity_id, err)
-        return None
-    return highest_kwh(recorded.get(entity_id.lower(), []))
+    return highest_kwh(await async_last_recorded_states(hass, entity_id))

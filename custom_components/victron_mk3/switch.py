@@ -13,6 +13,7 @@ from homeassistant.helpers.restore_state import ExtraStoredData, RestoreEntity
 
 from .coordinator import VictronMk3ConfigEntry
 from .entity import VictronMk3Entity
+from .recorded import async_last_recorded_states
 
 # The coordinator serialises commands; one at a time from here too.
 PARALLEL_UPDATES = 1
@@ -64,12 +65,16 @@ class VictronMk3StandbySwitch(VictronMk3Entity, SwitchEntity, RestoreEntity):
             stored := StandbyStoredData.from_dict(extra.as_dict())
         ) is not None:
             return stored.requested
-        # Saved by a release without the extra data: only an on/off state says anything;
-        # unavailable or unknown leaves the wish at its default (off).
+        # Saved by a release without the extra data: only an on/off state says anything.
+        # Stopped while unavailable, that release left no wish in the restore data; the
+        # recorder still knows the last on/off shown. Nothing known: the default, off.
         last_state = await self.async_get_last_state()
-        if last_state is None or last_state.state not in (STATE_ON, STATE_OFF):
-            return None
-        return last_state.state == STATE_ON
+        if last_state is not None and last_state.state in (STATE_ON, STATE_OFF):
+            return last_state.state == STATE_ON
+        for recorded in reversed(await async_last_recorded_states(self.hass, self.entity_id)):
+            if recorded.state in (STATE_ON, STATE_OFF):
+                return recorded.state == STATE_ON
+        return None
 
     @property
     def extra_restore_state_data(self) -> StandbyStoredData:
