@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from homeassistant.components.usb import USBDevice
 from homeassistant.config_entries import SOURCE_USER
 from homeassistant.core import HomeAssistant
@@ -62,9 +64,10 @@ async def reconfigure(hass: HomeAssistant, entry: MockConfigEntry, port: str) ->
     return await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_PORT: port})
 
 
-def usb_entry(port: str) -> MockConfigEntry:
+def usb_entry(port: str, **kwargs: Any) -> MockConfigEntry:
     """An entry as USB discovery makes it."""
     return MockConfigEntry(
+        **kwargs,
         domain=DOMAIN,
         title=DEFAULT_NAME,
         unique_id=USB_UNIQUE_ID,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from unittest.mock import patch
 
-from homeassistant.config_entries import SOURCE_USB
+from homeassistant.config_entries import SOURCE_USB, ConfigEntryDisabler
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 import pytest
@@ -97,3 +97,18 @@ async def test_usb_discovery_clears_stale_id(hass: HomeAssistant, simulator: Sim
     assert result["step_id"] == "usb_confirm"
     assert entry.data[CONF_PORT] == "socket://192.0.2.7:3333"
     assert entry.unique_id is None
+
+
+async def test_user_flow_adapter_with_stale_id(hass: HomeAssistant, simulator: SimulatorThread) -> None:
+    """Typing the adapter an entry on ser2net still names: a new entry, the ser2net one left alone."""
+    # Disabled: not set up with the new entry (nothing answers at that address).
+    stale = usb_entry("socket://192.0.2.7:3333", disabled_by=ConfigEntryDisabler.USER)
+    stale.add_to_hass(hass)
+    with patch("homeassistant.components.usb.usb_device_from_path", return_value=usb_device(simulator.url)):
+        result = await user_flow(hass, simulator.url)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["result"].unique_id == USB_UNIQUE_ID
+    assert stale.data[CONF_PORT] == "socket://192.0.2.7:3333"
+    assert stale.unique_id is None
+    await hass.async_block_till_done()
+    await hass.config_entries.async_unload(result["result"].entry_id)
