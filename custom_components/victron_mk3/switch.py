@@ -67,9 +67,10 @@ class VictronMk3StandbySwitch(VictronMk3Entity, SwitchEntity, RestoreEntity):
             return stored.requested
         # Saved by a release without the extra data: only an on/off state says anything.
         # Stopped while unavailable, that release left no wish in the restore data; the
-        # recorder still knows the last on/off shown. Nothing known: the default, off.
-        last_state = await self.async_get_last_state()
-        if last_state is not None and last_state.state in (STATE_ON, STATE_OFF):
+        # recorder still knows the last on/off shown. Nothing saved (a new entity): off.
+        if (last_state := await self.async_get_last_state()) is None:
+            return None
+        if last_state.state in (STATE_ON, STATE_OFF):
             return last_state.state == STATE_ON
         for recorded in reversed(await async_last_recorded_states(self.hass, self.entity_id)):
             if recorded.state in (STATE_ON, STATE_OFF):
