@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import config_validation as cv, issue_registry as ir
 from homeassistant.helpers.typing import ConfigType
 
 from .const import CONF_PORT, DOMAIN
@@ -13,7 +13,13 @@ from .migration import async_migrate_entry
 from .services import async_setup_services
 from .vebus_mk3 import Mk3Client
 
-__all__ = ["async_migrate_entry", "async_setup", "async_setup_entry", "async_unload_entry"]
+__all__ = [
+    "async_migrate_entry",
+    "async_remove_entry",
+    "async_setup",
+    "async_setup_entry",
+    "async_unload_entry",
+]
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 PLATFORMS = [
@@ -47,3 +53,15 @@ async def async_setup_entry(hass: HomeAssistant, entry: VictronMk3ConfigEntry) -
 async def async_unload_entry(hass: HomeAssistant, entry: VictronMk3ConfigEntry) -> bool:
     """Remove the entities; the port is closed by the unload callbacks."""
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: VictronMk3ConfigEntry) -> None:
+    """Delete the entry's repair issues: nobody can fix them for a device that is gone.
+
+    An entry's issues are named ``<reason>_<entry id>`` (e.g. ``device_asleep_<entry id>``);
+    all of them go, so an issue added later needs no change here.
+    """
+    suffix = f"_{entry.entry_id}"
+    for domain, issue_id in list(ir.async_get(hass).issues):
+        if domain == DOMAIN and issue_id.endswith(suffix):
+            ir.async_delete_issue(hass, DOMAIN, issue_id)

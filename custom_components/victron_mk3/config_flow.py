@@ -100,6 +100,20 @@ def _usb_data(device: usb.USBDevice | None) -> dict[str, Any]:
     return {CONF_MODEL: device.description, CONF_SERIAL_NUMBER: device.serial_number}
 
 
+def _reconfigured_unique_id(entry: ConfigEntry, port: str, device: usb.USBDevice | None) -> str | None:
+    """The id of the adapter the entry will use: a USB id names only that adapter.
+
+    A socket:// URL or a path that is not a USB adapter has none, so a later discovery
+    of the old adapter starts a new flow instead of re-pointing this entry. The same
+    device path as before keeps its id even when enumeration cannot see it right now.
+    """
+    if device is not None:
+        return _usb_unique_id(device)
+    if _is_device_path(port) and port == entry.data[CONF_PORT]:
+        return entry.unique_id
+    return None
+
+
 async def _async_probe(port: str) -> tuple[dict[str, str], dict[str, str]]:
     """Errors and placeholders for the form; both empty when an MK3 answered."""
     try:
@@ -127,6 +141,17 @@ class VictronMk3ConfigFlow(ConfigFlow, domain=DOMAIN):
         """Polling options."""
         return VictronMk3OptionsFlow()
 
+    async def _async_set_adapter_id(self, unique_id: str | None) -> None:
+        """Set the flow's unique id; an entry on ser2net holding it has a stale one and loses it.
+
+        Earlier releases kept a USB id when an entry moved to a socket:// URL. That entry talks
+        to another device now: it keeps its URL, and this adapter is free for this flow.
+        """
+        known = await self.async_set_unique_id(unique_id)
+        if known is not None and not _is_device_path(known.data[CONF_PORT]):
+            LOGGER.info("%s uses %s: dropping its stale USB id", known.title, known.data[CONF_PORT])
+            self.hass.config_entries.async_update_entry(known, unique_id=None)
+
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Ask for the port; probe it before creating the entry."""
         errors: dict[str, str] = {}
@@ -135,8 +160,10 @@ class VictronMk3ConfigFlow(ConfigFlow, domain=DOMAIN):
             port = await self.hass.async_add_executor_job(_stable_path, user_input[CONF_PORT])
             self._async_abort_entries_match({CONF_PORT: port})
             device = await self.hass.async_add_executor_job(_usb_device, port)
+            # Set on every submit: an adapter typed first (then refused by the probe) must not
+            # lend its id to a ser2net URL typed next, or its discovery would re-point that entry.
+            await self._async_set_adapter_id(_usb_unique_id(device) if device is not None else None)
             if device is not None:
-                await self.async_set_unique_id(_usb_unique_id(device))
                 self._abort_if_unique_id_configured(updates={CONF_PORT: port})
             errors, placeholders = await _async_probe(port)
             if not errors:
@@ -153,7 +180,7 @@ class VictronMk3ConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_usb(self, discovery_info: UsbServiceInfo) -> ConfigFlowResult:
         """An MK3 was plugged in; an adapter we know may have a new name now."""
         port = await self.hass.async_add_executor_job(usb.get_serial_by_id, discovery_info.device)
-        await self.async_set_unique_id(usb.usb_unique_id_from_service_info(discovery_info))
+        await self._async_set_adapter_id(usb.usb_unique_id_from_service_info(discovery_info))
         self._abort_if_unique_id_configured(updates={CONF_PORT: port})
         self._async_abort_entries_match({CONF_PORT: port})
         self._discovery = discovery_info
@@ -191,9 +218,9 @@ class VictronMk3ConfigFlow(ConfigFlow, domain=DOMAIN):
             port = await self.hass.async_add_executor_job(_stable_path, user_input[CONF_PORT])
             self._async_abort_entries_match({CONF_PORT: port})
             device = await self.hass.async_add_executor_job(_usb_device, port)
-            unique_id = _usb_unique_id(device) if device is not None else entry.unique_id
-            if unique_id != entry.unique_id:
-                await self.async_set_unique_id(unique_id)
+            unique_id = _reconfigured_unique_id(entry, port, device)
+            if unique_id is not None and unique_id != entry.unique_id:
+                await self._async_set_adapter_id(unique_id)
                 self._abort_if_unique_id_configured()
             # The running entry holds its own port open; that one is known to work.
             if port != entry.data[CONF_PORT] or entry.state is not ConfigEntryState.LOADED:

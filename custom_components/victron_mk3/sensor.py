@@ -27,7 +27,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
 from .coordinator import VictronMk3ConfigEntry, VictronMk3Coordinator
-from .energy import EnergyIntegrator
+from .energy import EnergyIntegrator, async_last_recorded_kwh
 from .entity import VictronMk3Entity
 from .models import PanelMode, VictronMk3Data, actual_mode, front_panel_mode, indicator_names
 from .vebus_mk3 import ACInfo, ChargeStage, ConfigInfo, DCInfo, DeviceState, DeviceStatus, LedStatus
@@ -390,13 +390,28 @@ class VictronMk3EnergySensor(VictronMk3Entity, RestoreSensor):
         self._energy = EnergyIntegrator()
 
     async def async_added_to_hass(self) -> None:
-        """Continue from the total before the restart, then count every sample."""
+        """Continue from the total before the restart, then count every sample.
+
+        The higher of the restore data and the recorder: after a power cut the restore
+        data can be up to 15 minutes older than what the recorder stored, and starting
+        below that would show in the statistics as a decrease (or a meter reset).
+        """
         await super().async_added_to_hass()
+        restored = 0.0
         if (last := await self.async_get_last_sensor_data()) is not None and isinstance(
             last.native_value, (int, float)
         ):
-            self._energy = EnergyIntegrator(float(last.native_value))
+            restored = float(last.native_value)
+        recorded = await async_last_recorded_kwh(self.hass, self.entity_id)
+        self._energy = EnergyIntegrator(max(restored, recorded or 0.0))
         self.async_on_remove(self.coordinator.async_add_sample_listener(self._async_on_sample))
+
+    @callback
+    def _handle_coordinator_update(self) -> None:
+        """A failed update means the samples stopped: the power in between is unknown."""
+        if not self.coordinator.last_update_success:
+            self._energy.interrupt()
+        super()._handle_coordinator_update()
 
     @callback
     def _async_on_sample(self, status: DeviceStatus) -> None:

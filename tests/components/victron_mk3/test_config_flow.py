@@ -6,11 +6,9 @@ import os
 from pathlib import Path
 from unittest.mock import patch
 
-from homeassistant.components.usb import USBDevice
-from homeassistant.config_entries import SOURCE_USB, SOURCE_USER, ConfigEntryState
+from homeassistant.config_entries import SOURCE_USB, ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
-from homeassistant.helpers.service_info.usb import UsbServiceInfo
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -26,31 +24,7 @@ from custom_components.victron_mk3.const import (
 from custom_components.victron_mk3.vebus_mk3 import ProbeResult, ProbeStatus
 from custom_components.victron_mk3.vebus_mk3.simulator import MultiplusModel, SimulatorThread
 
-USB_SERIAL = "HQ2049ABCDE"
-USB_UNIQUE_ID = f"0403:6015_{USB_SERIAL}_Victron Energy BV_MK3-USB Interface"
-BY_ID = f"/dev/serial/by-id/usb-VictronEnergy_MK3-USB_Interface_{USB_SERIAL}-if00-port0"
-
-
-def _usb_device(port: str) -> USBDevice:
-    return USBDevice(
-        device=port,
-        vid="0403",
-        pid="6015",
-        serial_number=USB_SERIAL,
-        manufacturer="Victron Energy BV",
-        description="MK3-USB Interface",
-    )
-
-
-def _usb_info(port: str) -> UsbServiceInfo:
-    return UsbServiceInfo(
-        device=port,
-        vid="0403",
-        pid="6015",
-        serial_number=USB_SERIAL,
-        manufacturer="Victron Energy BV",
-        description="MK3-USB Interface",
-    )
+from .flow_helpers import USB_SERIAL, USB_UNIQUE_ID, reconfigure, usb_device, usb_info, user_flow
 
 
 @pytest.fixture
@@ -62,17 +36,9 @@ def silent_port() -> str:
     os.close(slave)
 
 
-async def _user_flow(hass: HomeAssistant, port: str) -> dict:
-    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
-    assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "user"
-    assert result["errors"] == {}
-    return await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_PORT: port})
-
-
-async def test_user_flow(hass: HomeAssistant, simulator: SimulatorThread) -> None:
+async def testuser_flow(hass: HomeAssistant, simulator: SimulatorThread) -> None:
     """A typed path that answers creates the entry; no state command was sent."""
-    result = await _user_flow(hass, simulator.url)
+    result = await user_flow(hass, simulator.url)
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == DEFAULT_NAME
     assert result["data"] == {CONF_PORT: simulator.url}
@@ -85,8 +51,8 @@ async def test_user_flow(hass: HomeAssistant, simulator: SimulatorThread) -> Non
 
 async def test_user_flow_usb_adapter(hass: HomeAssistant, simulator: SimulatorThread) -> None:
     """A typed path of a USB adapter gets the adapter's unique id, model and serial number."""
-    with patch("homeassistant.components.usb.usb_device_from_path", return_value=_usb_device(simulator.url)):
-        result = await _user_flow(hass, simulator.url)
+    with patch("homeassistant.components.usb.usb_device_from_path", return_value=usb_device(simulator.url)):
+        result = await user_flow(hass, simulator.url)
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["result"].unique_id == USB_UNIQUE_ID
     assert result["data"] == {
@@ -117,14 +83,14 @@ async def test_user_flow_stable_path(hass: HomeAssistant, tty: str, tmp_path: Pa
         patch("custom_components.victron_mk3.config_flow.BY_ID_DIRECTORY", f"{by_id_dir}/"),
         patch("homeassistant.components.usb.get_serial_by_id", side_effect=get_serial_by_id),
     ):
-        result = await _user_flow(hass, tty)
+        result = await user_flow(hass, tty)
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["data"] == {CONF_PORT: str(link)}
 
 
 async def test_user_flow_keeps_aliases(hass: HomeAssistant, simulator: SimulatorThread) -> None:
     """A symlink outside by-id (a udev alias) is kept as typed, not pinned to today's tty."""
-    result = await _user_flow(hass, f"  {simulator.url} ")
+    result = await user_flow(hass, f"  {simulator.url} ")
     assert result["data"] == {CONF_PORT: simulator.url}
 
 
@@ -135,7 +101,7 @@ async def test_user_flow_ser2net(hass: HomeAssistant, model: MultiplusModel) -> 
         url = remote.tcp_url
         assert url is not None
         assert url.startswith("socket://127.0.0.1:")
-        result = await _user_flow(hass, url)
+        result = await user_flow(hass, url)
         assert result["type"] is FlowResultType.CREATE_ENTRY
         assert result["data"] == {CONF_PORT: url}
         await hass.async_block_till_done()
@@ -148,7 +114,7 @@ async def test_user_flow_inaccessible_then_fixed(
 ) -> None:
     """A missing port shows why; the same form then accepts the right one."""
     missing = str(tmp_path / "ttyNothing")
-    result = await _user_flow(hass, missing)
+    result = await user_flow(hass, missing)
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {"base": "inaccessible"}
     assert missing in result["description_placeholders"]["detail"]
@@ -159,7 +125,7 @@ async def test_user_flow_inaccessible_then_fixed(
 
 async def test_user_flow_unresponsive(hass: HomeAssistant, silent_port: str) -> None:
     """A port where nothing answers: the device sleeps (or it is not an MK3)."""
-    result = await _user_flow(hass, silent_port)
+    result = await user_flow(hass, silent_port)
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {"base": "unresponsive"}
 
@@ -181,7 +147,7 @@ async def test_user_flow_rare_errors(
         else {"return_value": probe_outcome}
     )
     with patch("custom_components.victron_mk3.config_flow.probe", **kwargs):
-        result = await _user_flow(hass, simulator.url)
+        result = await user_flow(hass, simulator.url)
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {"base": error}
 
@@ -189,7 +155,7 @@ async def test_user_flow_rare_errors(
 async def test_user_flow_duplicate_port(hass: HomeAssistant, mock_config_entry: MockConfigEntry) -> None:
     """The same port twice is refused before it is opened."""
     mock_config_entry.add_to_hass(hass)
-    result = await _user_flow(hass, mock_config_entry.data[CONF_PORT])
+    result = await user_flow(hass, mock_config_entry.data[CONF_PORT])
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "already_configured"
 
@@ -200,8 +166,8 @@ async def test_user_flow_known_adapter_new_path(hass: HomeAssistant, simulator: 
         domain=DOMAIN, unique_id=USB_UNIQUE_ID, data={CONF_PORT: "/dev/ttyUSB7"}, version=1, minor_version=2
     )
     entry.add_to_hass(hass)
-    with patch("homeassistant.components.usb.usb_device_from_path", return_value=_usb_device(simulator.url)):
-        result = await _user_flow(hass, simulator.url)
+    with patch("homeassistant.components.usb.usb_device_from_path", return_value=usb_device(simulator.url)):
+        result = await user_flow(hass, simulator.url)
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "already_configured"
     assert entry.data[CONF_PORT] == simulator.url
@@ -210,7 +176,7 @@ async def test_user_flow_known_adapter_new_path(hass: HomeAssistant, simulator: 
 async def test_usb_discovery(hass: HomeAssistant, simulator: SimulatorThread) -> None:
     """Plugged in: a confirm form titled with the adapter; unplugged meanwhile: the reason, then success."""
     result = await hass.config_entries.flow.async_init(
-        DOMAIN, context={"source": SOURCE_USB}, data=_usb_info(simulator.url)
+        DOMAIN, context={"source": SOURCE_USB}, data=usb_info(simulator.url)
     )
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "usb_confirm"
@@ -242,7 +208,7 @@ async def test_usb_discovery_updates_path(hass: HomeAssistant, simulator: Simula
     )
     entry.add_to_hass(hass)
     result = await hass.config_entries.flow.async_init(
-        DOMAIN, context={"source": SOURCE_USB}, data=_usb_info(simulator.url)
+        DOMAIN, context={"source": SOURCE_USB}, data=usb_info(simulator.url)
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "already_configured"
@@ -255,23 +221,16 @@ async def test_usb_discovery_port_configured_by_hand(
     """An entry made by typing the same port: no second entry."""
     mock_config_entry.add_to_hass(hass)
     result = await hass.config_entries.flow.async_init(
-        DOMAIN, context={"source": SOURCE_USB}, data=_usb_info(mock_config_entry.data[CONF_PORT])
+        DOMAIN, context={"source": SOURCE_USB}, data=usb_info(mock_config_entry.data[CONF_PORT])
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "already_configured"
 
 
-async def _reconfigure(hass: HomeAssistant, entry: MockConfigEntry, port: str) -> dict:
-    result = await entry.start_reconfigure_flow(hass)
-    assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "reconfigure"
-    return await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_PORT: port})
-
-
-async def test_reconfigure(hass: HomeAssistant, init_integration: MockConfigEntry, tmp_path: Path) -> None:
+async def testreconfigure(hass: HomeAssistant, init_integration: MockConfigEntry, tmp_path: Path) -> None:
     """Moving to another interface probes it, stores it and reloads onto it."""
     with SimulatorThread(link=str(tmp_path / "ttyOther"), time_scale=0.0) as other:
-        result = await _reconfigure(hass, init_integration, other.url)
+        result = await reconfigure(hass, init_integration, other.url)
         assert result["type"] is FlowResultType.ABORT
         assert result["reason"] == "reconfigure_successful"
         await hass.async_block_till_done()
@@ -285,7 +244,7 @@ async def test_reconfigure_same_port(
     hass: HomeAssistant, init_integration: MockConfigEntry, simulator: SimulatorThread
 ) -> None:
     """The port the running entry holds open is accepted without probing it."""
-    result = await _reconfigure(hass, init_integration, simulator.url)
+    result = await reconfigure(hass, init_integration, simulator.url)
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
 
@@ -294,7 +253,7 @@ async def test_reconfigure_errors(
     hass: HomeAssistant, init_integration: MockConfigEntry, simulator: SimulatorThread, tmp_path: Path
 ) -> None:
     """A port that does not open shows the reason; the entry keeps its port."""
-    result = await _reconfigure(hass, init_integration, str(tmp_path / "gone"))
+    result = await reconfigure(hass, init_integration, str(tmp_path / "gone"))
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {"base": "inaccessible"}
     assert init_integration.data[CONF_PORT] == simulator.url
@@ -304,8 +263,8 @@ async def test_reconfigure_to_usb_adapter(
     hass: HomeAssistant, init_integration: MockConfigEntry, simulator: SimulatorThread
 ) -> None:
     """Reconfigured to a USB adapter, the entry takes that adapter's unique id and reloads."""
-    with patch("homeassistant.components.usb.usb_device_from_path", return_value=_usb_device(simulator.url)):
-        result = await _reconfigure(hass, init_integration, simulator.url)
+    with patch("homeassistant.components.usb.usb_device_from_path", return_value=usb_device(simulator.url)):
+        result = await reconfigure(hass, init_integration, simulator.url)
     assert result["reason"] == "reconfigure_successful"
     assert init_integration.unique_id == USB_UNIQUE_ID
     assert init_integration.data[CONF_SERIAL_NUMBER] == USB_SERIAL
@@ -325,15 +284,15 @@ async def test_reconfigure_to_other_entries_port(
         minor_version=2,
     )
     other.add_to_hass(hass)
-    result = await _reconfigure(hass, init_integration, str(tmp_path / "ttyOther"))
+    result = await reconfigure(hass, init_integration, str(tmp_path / "ttyOther"))
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "already_configured"
 
     with patch(
         "homeassistant.components.usb.usb_device_from_path",
-        return_value=_usb_device(str(tmp_path / "ttyThird")),
+        return_value=usb_device(str(tmp_path / "ttyThird")),
     ):
-        result = await _reconfigure(hass, init_integration, str(tmp_path / "ttyThird"))
+        result = await reconfigure(hass, init_integration, str(tmp_path / "ttyThird"))
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "already_configured"
 

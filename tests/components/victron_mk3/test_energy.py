@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import math
 
-from homeassistant.const import STATE_UNAVAILABLE, Platform
+from homeassistant.const import ATTR_UNIT_OF_MEASUREMENT, STATE_UNAVAILABLE, Platform
 from homeassistant.core import HomeAssistant, State
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, mock_restore_cache_with_extra_data
 
 from custom_components.victron_mk3.coordinator import VictronMk3Coordinator
-from custom_components.victron_mk3.energy import JOULES_PER_KWH, MAX_GAP_SECONDS, EnergyIntegrator
+from custom_components.victron_mk3.energy import (
+    JOULES_PER_KWH,
+    MAX_GAP_SECONDS,
+    EnergyIntegrator,
+    highest_kwh,
+)
 from custom_components.victron_mk3.vebus_mk3.simulator import SimulatorThread
 
 from .common import unplug, wait_until
@@ -69,6 +75,47 @@ def test_gaps_repeats_and_negative_power() -> None:
     assert EnergyIntegrator(-1.0).total_kwh == 0.0
 
 
+@pytest.mark.parametrize(
+    ("taken_at", "power_w"),
+    [(None, 1000.0), (math.nan, 1000.0), (1.0, math.nan), (1.0, math.inf), (math.inf, 1000.0)],
+)
+def test_sample_of_unknown_age_or_power(taken_at: float | None, power_w: float) -> None:
+    """A sample without a usable time or power counts nothing and is not bridged; the total stays a number."""
+    energy = EnergyIntegrator(2.0)
+    energy.add(0.0, 1000.0)
+    energy.add(taken_at, power_w)
+    energy.add(2.0, 1000.0)
+    assert energy.total_kwh == 2.0
+    energy.add(3.0, 1000.0)
+    assert energy.total_kwh == pytest.approx(2.0 + 1000 / JOULES_PER_KWH)
+    assert EnergyIntegrator(math.nan).total_kwh == 0.0
+
+
+def test_interrupt() -> None:
+    """After an interruption (link down) the next sample starts afresh, even within the gap limit."""
+    energy = EnergyIntegrator()
+    energy.add(0.0, 1000.0)
+    energy.interrupt()
+    energy.add(1.0, 1000.0)
+    assert energy.total_kwh == 0.0
+    energy.add(2.0, 1000.0)
+    assert energy.total_kwh == pytest.approx(1000 / JOULES_PER_KWH)
+
+
+def test_highest_recorded_kwh() -> None:
+    """Recorded totals in any energy unit, in kWh; text, unavailable and other units are skipped."""
+    entity_id = "sensor.victron_mk3_ac_output_energy"
+
+    def recorded(state: str, unit: str | None = "kWh") -> State:
+        return State(entity_id, state, {ATTR_UNIT_OF_MEASUREMENT: unit} if unit else {})
+
+    assert highest_kwh([]) is None
+    assert highest_kwh([recorded(STATE_UNAVAILABLE), recorded("12.5", None), recorded("9", "W")]) is None
+    assert highest_kwh([recorded("12.5"), recorded(STATE_UNAVAILABLE), recorded("12.25")]) == 12.5
+    # The user changed the display unit to Wh after the 12.5 kWh were recorded.
+    assert highest_kwh([recorded("12.5"), recorded("12600", "Wh"), recorded("nan")]) == pytest.approx(12.6)
+
+
 # ---- with the simulated device -------------------------------------------------------
 
 
@@ -119,6 +166,36 @@ async def test_restored_over_restart(hass: HomeAssistant, mock_config_entry: Moc
     for index, key in enumerate(KEYS):
         assert 10.0 + index <= _kwh(hass, key) < 10.0 + index + 0.001, key
     assert _kwh(hass, "ac_output_energy") > 13.0
+
+
+@pytest.mark.parametrize("outage", ["unplugged", "silent"])
+async def test_short_outage_not_bridged(
+    hass: HomeAssistant, coordinator: VictronMk3Coordinator, simulator: SimulatorThread, outage: str
+) -> None:
+    """An outage shorter than the gap limit counts nothing: the power in between is unknown."""
+    status = coordinator.sampler.latest
+    assert status is not None
+    assert status.ac_output_power is not None
+    await _publish(hass, coordinator)
+    before = _kwh(hass, "ac_output_energy")
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    if outage == "unplugged":
+        await unplug(simulator, coordinator.client)
+    else:  # the device stops answering; the port stays open
+        simulator.call(lambda sim: setattr(sim.faults, "drop_probability", 1.0))
+        await wait_until(lambda: not coordinator.last_update_success, MAX_GAP_SECONDS)
+    await asyncio.sleep(1.0)
+    if outage == "unplugged":
+        simulator.replug()
+    else:
+        simulator.call(lambda sim: setattr(sim.faults, "drop_probability", 0.0))
+    await wait_until(lambda: coordinator.last_update_success, MAX_GAP_SECONDS)
+    elapsed = loop.time() - started
+    assert elapsed < MAX_GAP_SECONDS
+    await _publish(hass, coordinator)
+    gained_seconds = (_kwh(hass, "ac_output_energy") - before) * JOULES_PER_KWH / status.ac_output_power
+    assert gained_seconds < elapsed / 2
 
 
 async def test_unplug_and_replug(

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.helpers import device_registry as dr, entity_registry as er, issue_registry as ir
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from syrupy.assertion import SnapshotAssertion
@@ -38,6 +38,28 @@ async def test_setup_and_unload(
     assert not client.connected
     # Released: another program may open the port now.
     assert simulator.call(lambda sim: sim.count("S")) == 0
+
+
+def _issue(hass: HomeAssistant, domain: str, issue_id: str) -> None:
+    ir.async_create_issue(
+        hass, domain, issue_id, is_fixable=False, severity=ir.IssueSeverity.WARNING, translation_key="x"
+    )
+
+
+async def test_remove_deletes_repair_issues(hass: HomeAssistant, init_integration: MockConfigEntry) -> None:
+    """Removing an entry deletes its repair issues; other entries' and other domains' stay."""
+    registry = ir.async_get(hass)
+    # The coordinator names its issue device_asleep_<entry id>.
+    _issue(hass, DOMAIN, f"device_asleep_{ENTRY_ID}")
+    _issue(hass, DOMAIN, "device_asleep_01JOTHERENTRY")
+    _issue(hass, "other_domain", f"device_asleep_{ENTRY_ID}")
+
+    assert await hass.config_entries.async_remove(init_integration.entry_id)
+    await hass.async_block_till_done()
+
+    assert registry.async_get_issue(DOMAIN, f"device_asleep_{ENTRY_ID}") is None
+    assert registry.async_get_issue(DOMAIN, "device_asleep_01JOTHERENTRY") is not None
+    assert registry.async_get_issue("other_domain", f"device_asleep_{ENTRY_ID}") is not None
 
 
 async def test_device(

@@ -14,11 +14,12 @@ from homeassistant.const import (
 )
 from homeassistant.core import HomeAssistant, State
 from homeassistant.exceptions import HomeAssistantError
-from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers import entity_registry as er, restore_state
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     mock_restore_cache,
+    mock_restore_cache_with_extra_data,
     snapshot_platform,
 )
 from syrupy.assertion import SnapshotAssertion
@@ -91,3 +92,49 @@ async def test_turn_on_while_unplugged(
         await coordinator.async_set_standby(True)
     assert err.value.translation_key == "link_down"
     assert not coordinator.standby_requested
+
+
+async def _setup(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+async def test_wish_kept_while_unavailable(
+    hass: HomeAssistant, init_integration: MockConfigEntry, simulator: SimulatorThread
+) -> None:
+    """What Home Assistant saves while the device is away still holds the wish."""
+    await hass.services.async_call(SWITCH_DOMAIN, SERVICE_TURN_ON, {ATTR_ENTITY_ID: ENTITY_ID}, blocking=True)
+    await unplug(simulator, init_integration.runtime_data.client)
+    await wait_until(lambda: hass.states.get(ENTITY_ID).state == STATE_UNAVAILABLE)
+    stored = {
+        stored.state.entity_id: stored for stored in restore_state.async_get(hass).async_get_stored_states()
+    }
+    assert stored[ENTITY_ID].state.state == STATE_UNAVAILABLE
+    assert stored[ENTITY_ID].extra_data is not None
+    assert stored[ENTITY_ID].extra_data.as_dict() == {"standby_requested": True}
+
+
+@pytest.mark.parametrize("requested", [True, False])
+async def test_wish_restored_after_restart_while_unavailable(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, simulator: SimulatorThread, requested: bool
+) -> None:
+    """Stopped while the device was asleep or unplugged: the wish comes back, not the availability."""
+    mock_restore_cache_with_extra_data(
+        hass, [(State(ENTITY_ID, STATE_UNAVAILABLE), {"standby_requested": requested})]
+    )
+    await _setup(hass, mock_config_entry)
+    assert hass.states.get(ENTITY_ID).state == (STATE_ON if requested else STATE_OFF)
+    if requested:
+        await wait_until(lambda: _standby(simulator))
+    assert _standby(simulator) is requested
+
+
+async def test_previous_release_unavailable_state(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, simulator: SimulatorThread
+) -> None:
+    """Saved by the previous release while unavailable: no wish is known, so standby stays off."""
+    mock_restore_cache(hass, [State(ENTITY_ID, STATE_UNAVAILABLE)])
+    await _setup(hass, mock_config_entry)
+    assert hass.states.get(ENTITY_ID).state == STATE_OFF
+    assert not _standby(simulator)
