@@ -13,15 +13,13 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import VictronMk3ConfigEntry
 from .entity import VictronMk3Entity
-from .models import VictronMk3Data
+from .models import VictronMk3Data, mains_present
 from .vebus_mk3 import DeviceState, Led
 from .vebus_mk3.status import LEDS, ac_part
 
 # Coordinator-based: no entity polls by itself.
 PARALLEL_UPDATES = 0
 
-# Below any nominal mains (100-240 V), above what an open input reads.
-MAINS_PRESENT_VOLTAGE = 80.0
 INVERTING_STATES = frozenset(
     {DeviceState.INVERT_FULL, DeviceState.INVERT_HALF, DeviceState.INVERT_AES, DeviceState.POWER_ASSIST}
 )
@@ -58,8 +56,8 @@ def _indicator(
     )
 
 
-def _mains_present(data: VictronMk3Data) -> bool:
-    return any(info.mains_voltage >= MAINS_PRESENT_VOLTAGE for info in data.status.ac.values())
+def _mains_present(data: VictronMk3Data) -> bool | None:
+    return mains_present(data.status)
 
 
 BINARY_SENSORS: tuple[VictronMk3BinarySensorEntityDescription, ...] = (

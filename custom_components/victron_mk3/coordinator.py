@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Awaitable, Callable
-import contextlib
 from datetime import timedelta
 import time
 from typing import Any, TypeAlias, override
@@ -109,7 +108,6 @@ class VictronMk3Coordinator(DataUpdateCoordinator[VictronMk3Data]):
         self._published_at = -float("inf")
         self._published_states: tuple[object, ...] | None = None
         self._sample_listeners: list[SampleListener] = []
-        self._probe_waiters: list[asyncio.Future[None]] = []
         self.sampler.add_listener(self._async_on_sample)
 
     # ---- link lifecycle -------------------------------------------------------
@@ -169,7 +167,6 @@ class VictronMk3Coordinator(DataUpdateCoordinator[VictronMk3Data]):
 
     @callback
     def _async_on_sample(self, status: DeviceStatus) -> None:
-        self._async_resolve_probes()
         self._window.append(status)
         robust = self._robust = robust_status(self._window)
         for listener in list(self._sample_listeners):
@@ -247,7 +244,6 @@ class VictronMk3Coordinator(DataUpdateCoordinator[VictronMk3Data]):
         if isinstance(err, NoAnswerError) and self.client.connected:
             self._asleep_since = self._asleep_since or time.monotonic()
         self.fault = err
-        self._async_resolve_probes()
         self._window.clear()
         # Logs once per outage and makes the entities unavailable at once.
         self.async_set_update_error(UpdateFailed(**error_translation(err, self.client.url)))
@@ -431,20 +427,15 @@ class VictronMk3Coordinator(DataUpdateCoordinator[VictronMk3Data]):
     async def async_probe(self) -> tuple[ProbeResult, DeviceStatus | None]:
         """Check the link now; never competes with the reconnect loop for the port.
 
-        While the link is down the supervisor owns the port: it is asked to try at once and
-        its outcome is reported.
+        While the port is closed the supervisor owns it: it is asked to try at once and the
+        outcome of that attempt is reported.
         """
         started = time.monotonic()
-        if not self.client.connected or self.fault is not None:
-            outcome = self.hass.loop.create_future()
-            self._probe_waiters.append(outcome)
-            self.supervisor.retry_now()
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(PROBE_WAIT):
-                    await outcome
-            if (fault := self.fault) is not None or not self.client.connected:
-                fault = fault or NotConnectedError(f"{self.client.url} is not open")
-                return ProbeResult(probe_status(fault), str(fault), elapsed=time.monotonic() - started), None
+        if not self.client.connected:
+            await self.supervisor.attempt_now(PROBE_WAIT)
+        if not self.client.connected:
+            fault = self.fault or NotConnectedError(f"{self.client.url} is not open")
+            return ProbeResult(probe_status(fault), str(fault), elapsed=time.monotonic() - started), None
         try:
             version = await self.client.get_version()
         except Mk3Error as err:
@@ -452,13 +443,6 @@ class VictronMk3Coordinator(DataUpdateCoordinator[VictronMk3Data]):
         detail = f"MK3 interface version {version.version}"
         result = ProbeResult(ProbeStatus.OK, detail, version, time.monotonic() - started)
         return result, self.sampler.latest
-
-    @callback
-    def _async_resolve_probes(self) -> None:
-        waiters, self._probe_waiters = self._probe_waiters, []
-        for waiter in waiters:
-            if not waiter.done():
-                waiter.set_result(None)
 
 
 async def _write_standby(client: Mk3Client, enabled: bool) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+import contextlib
 import logging
 
 from .client import Mk3Client
@@ -45,6 +46,8 @@ class LinkSupervisor:
         self._on_connected = on_connected
         self._backoff = MIN_BACKOFF
         self._frame_arrived = asyncio.Event()
+        self._retry_requested = False
+        self._attempted = asyncio.Event()
         sampler.add_listener(self._sampled)
         client.add_frame_listener(self._frame)
 
@@ -52,7 +55,10 @@ class LinkSupervisor:
         """Until cancelled."""
         while True:
             try:
-                await self.client.connect()
+                try:
+                    await self.client.connect()
+                finally:
+                    self._attempted.set()
                 if self._on_connected is not None:
                     await self._on_connected()
                 await self.sampler.run()
@@ -71,8 +77,11 @@ class LinkSupervisor:
 
     async def _pause(self) -> None:
         """Wait for the backoff, or less when the device starts talking again."""
-        self._frame_arrived.clear()
         delay, self._backoff = self._backoff, min(self._backoff * 2, self.max_backoff)
+        if self._retry_requested:
+            self._retry_requested = False
+            return
+        self._frame_arrived.clear()
         _LOGGER.debug("%s: retrying in at most %.2f s", self.client.url, delay)
         try:
             async with asyncio.timeout(delay):
@@ -80,9 +89,18 @@ class LinkSupervisor:
         except TimeoutError:
             pass
 
-    def retry_now(self) -> None:
-        """End the current backoff: the next attempt starts at once (e.g. a user's probe)."""
+    async def attempt_now(self, wait_at_most: float) -> None:
+        """End the current backoff and wait (at most ``wait_at_most`` s) for the next port opening.
+
+        Lets a user's probe see a fresh outcome without opening the port itself, which would
+        compete with this loop for the exclusively locked port.
+        """
+        self._attempted.clear()
+        self._retry_requested = True
         self._frame_arrived.set()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(wait_at_most):
+                await self._attempted.wait()
 
     def _sampled(self, _status: DeviceStatus) -> None:
         self._backoff = MIN_BACKOFF

@@ -12,9 +12,7 @@ from unittest.mock import patch
 from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.victron_mk3.const import CONF_SCAN_INTERVAL
 from custom_components.victron_mk3.coordinator import VictronMk3Coordinator
 from custom_components.victron_mk3.models import PanelMode
 from custom_components.victron_mk3.vebus_mk3 import DeviceStatus
@@ -56,25 +54,12 @@ async def test_one_percent_flipped_bytes_keep_the_device_available(
     assert coordinator.fault is None
 
 
-@pytest.fixture
-def mock_config_entry(mock_config_entry: MockConfigEntry) -> MockConfigEntry:
-    """Measurements published only once an hour: whatever publishes sooner is a state change."""
-    mock_config_entry.add_to_hass  # noqa: B018 - the fixture is reused as is, with options
-    return MockConfigEntry(
-        domain=mock_config_entry.domain,
-        title=mock_config_entry.title,
-        data=mock_config_entry.data,
-        options={CONF_SCAN_INTERVAL: 3600},
-        entry_id=mock_config_entry.entry_id,
-        version=mock_config_entry.version,
-        minor_version=mock_config_entry.minor_version,
-    )
-
-
 async def test_a_state_change_publishes_at_once_measurements_wait(
     hass: HomeAssistant, coordinator: VictronMk3Coordinator, simulator: SimulatorThread
 ) -> None:
     """Mains lost: the binary sensor follows within a cycle or two; the power figure keeps its interval."""
+    coordinator.publish_interval = 3600  # whatever publishes sooner is a state change
+    await asyncio.sleep(0.5)  # a publish that was already due has happened
     power = hass.states.get(OUTPUT_POWER).state
     assert hass.states.get(MAINS_PRESENT).state == STATE_ON
     simulator.call(lambda sim: setattr(sim.model, "load_w", 777.0))
