@@ -14,6 +14,7 @@ from homeassistant.helpers.restore_state import ExtraStoredData, RestoreEntity
 from .coordinator import VictronMk3ConfigEntry
 from .entity import VictronMk3Entity
 from .recorded import async_last_recorded_states
+from .vebus_mk3.capabilities import Feature, Support
 
 # The coordinator serialises commands; one at a time from here too.
 PARALLEL_UPDATES = 1
@@ -81,6 +82,12 @@ class VictronMk3StandbySwitch(VictronMk3Entity, SwitchEntity, RestoreEntity):
     def extra_restore_state_data(self) -> StandbyStoredData:
         """The wish, kept whether or not the device is reachable when Home Assistant stops."""
         return StandbyStoredData(self.coordinator.standby_requested)
+
+    @property
+    def available(self) -> bool:
+        """Unavailable on an interface without standby control (an MK2 has no H command)."""
+        capability = self.coordinator.sampler.capabilities[Feature.INTERFACE_FLAGS]
+        return super().available and capability.support not in (Support.UNSUPPORTED, Support.NOT_ANSWERING)
 
     @property
     def is_on(self) -> bool:

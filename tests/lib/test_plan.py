@@ -83,7 +83,7 @@ async def test_noise_never_takes_the_link_down(tmp_path: Path) -> None:
                 await wait_for_cycles(sampler, 2)
                 sim.faults.flip_probability = 0.01
                 sim.faults.request_flip_probability = 0.01
-                await wait_for_cycles(sampler, 60, 90)
+                await wait_for_cycles(sampler, 40, 120)
                 assert not task.done()
         finally:
             await client.close()
@@ -212,17 +212,27 @@ async def test_connect_cancelled_mid_open_leaks_no_port(sim: Simulator) -> None:
         await other.close()
 
 
-def test_capability_retries_after_a_while() -> None:
+def test_capability_verdicts_and_retries() -> None:
     from custom_components.victron_mk3.vebus_mk3 import capabilities
 
     capability = capabilities.Capability()
     assert capability.due(0.0)
-    assert not capability.unanswered("first loss")
-    assert capability.unanswered("second loss")
+    # Never answered: not asked every cycle, but again soon (noise may have taken the reply).
+    assert capability.unanswered("no answer to F2")
     assert capability.checked_at is not None
-    now = capability.checked_at
-    assert not capability.due(now + 1)
-    assert capability.due(now + capabilities.RETRY_AFTER)
+    first = capability.checked_at
+    assert not capability.due(first + 1)
+    assert capability.due(first + capabilities.FIRST_RETRY_AFTER)
     capability.answered()
     assert capability.support is Support.SUPPORTED
-    assert capability.misses == 0
+    # Once answered, one lost exchange is noise; two in a row are not.
+    assert not capability.unanswered("lost once")
+    assert capability.support is Support.SUPPORTED
+    assert capability.unanswered("lost twice")
+    assert capability.support is Support.NOT_ANSWERING
+    later = capability.checked_at
+    assert later is not None
+    assert not capability.due(later + capabilities.FIRST_RETRY_AFTER)
+    assert capability.due(later + capabilities.RETRY_AFTER)
+    capability.refused("0x90")
+    assert capability.support is Support.UNSUPPORTED

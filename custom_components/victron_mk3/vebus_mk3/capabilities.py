@@ -12,10 +12,12 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 import time
 
-# A capability that is unsupported or stopped answering is asked again after this long.
+# A capability that is unsupported or stopped answering is asked again after this long ...
 RETRY_AFTER = 300.0
-# Unanswered attempts in a row before an optional item stops being asked every cycle:
-# one lost reply is noise; a second in a row on a link that answers everything else is not.
+# ... except right after the first try on a connection, which noise alone can fail.
+FIRST_RETRY_AFTER = 30.0
+# Unanswered attempts in a row (each already retried once by the client) before a feature
+# that did answer counts as not answering: one lost exchange on a noisy line is not enough.
 NOT_ANSWERING_AFTER = 2
 
 
@@ -52,12 +54,13 @@ class Capability:
     reason: str = ""
     checked_at: float | None = None  # monotonic time of the last verdict
     misses: int = 0  # unanswered attempts in a row
+    retry_after: float = RETRY_AFTER
 
     def due(self, now: float) -> bool:
         """True when the feature should be asked for now."""
         if self.support in (Support.UNKNOWN, Support.SUPPORTED):
             return True
-        return self.checked_at is None or now - self.checked_at >= RETRY_AFTER
+        return self.checked_at is None or now - self.checked_at >= self.retry_after
 
     def answered(self) -> None:
         self._verdict(Support.SUPPORTED, "")
@@ -68,14 +71,19 @@ class Capability:
     def unanswered(self, reason: str) -> bool:
         """Count a lost reply; True when the feature now counts as not answering."""
         self.misses += 1
-        if self.misses < NOT_ANSWERING_AFTER and self.support is not Support.NOT_ANSWERING:
+        if self.support is Support.SUPPORTED and self.misses < NOT_ANSWERING_AFTER:
             return False
+        # Never answered: not asked every cycle (a missing feature would cost a timeout each
+        # time), but soon again in case noise took the first answer.
+        first = self.support is Support.UNKNOWN
         self._verdict(Support.NOT_ANSWERING, reason, misses=self.misses)
+        self.retry_after = FIRST_RETRY_AFTER if first else RETRY_AFTER
         return True
 
     def _verdict(self, support: Support, reason: str, *, misses: int = 0) -> None:
         self.support, self.reason, self.misses = support, reason, misses
         self.checked_at = time.monotonic()
+        self.retry_after = RETRY_AFTER
 
 
 @dataclass

@@ -248,8 +248,6 @@ class Sampler:
             feature = PHASE_FEATURES[phase]
             ac = await self._optional(feature, functools.partial(self.client.get_ac, phase))
             if ac is None:
-                # One probe is enough here: a unit without the phase never answers it.
-                self.capabilities[feature].unanswered("no answer on connect")
                 for later in range(phase + 1, MAX_PHASES + 1):
                     self.capabilities[PHASE_FEATURES[later]].refused(f"L{phase} is absent")
                 return
