@@ -1,0 +1,327 @@
+"""The link to an MK3: the port, one request in flight, replies matched to their request.
+
+What to send and how to parse the reply lives in ``requests``; this module only opens and
+watches the port, serialises requests and matches each reply to the one waiting for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+import logging
+import time
+from typing import Any, TypeVar
+
+import serialx
+
+from . import requests
+from .const import (
+    BAUDRATE,
+    Led,
+)
+from .exceptions import (
+    LinkIOError,
+    Mk3Error,
+    NoAnswerError,
+    NotConnectedError,
+    PortInaccessibleError,
+    UnsupportedError,
+)
+from .frame import DecoderStats
+from .messages import (
+    ConfigInfo,
+    LedStatus,
+    VersionInfo,
+    is_known_frame,
+    is_mk2,
+    parse_version,
+    remote_switch_state,
+)
+from .requests import Request
+from .uart import LinkStats, Mk3Protocol
+
+_LOGGER = logging.getLogger(__package__)
+T = TypeVar("T")
+
+# No frame at all for this long means the device sleeps or the cable is out.
+IDLE_TIMEOUT = 5.0
+EVENT_HISTORY = 50
+DEFAULT_RETRIES = 1
+# Unanswered attempts in a row, with frames still arriving, before we suspect long-frame mode.
+WINMON_SUSPICION = 3
+# No retry once the link has been silent this long: the device is not answering at all,
+# and a retry would only delay noticing it.
+RETRY_WHILE_SILENT_BELOW = 0.9
+
+FrameListener = Callable[[bytes], None]
+LinkListener = Callable[["LinkEvent"], None]
+
+
+@dataclass(frozen=True)
+class LinkEvent:
+    """Something that happened to the link, kept for diagnostics."""
+
+    kind: str  # connected, disconnected, lost, timeout, idle, active, invalid_reply
+    detail: str = ""
+    at: float = field(default_factory=time.time)
+
+
+class Mk3Link:
+    """The port of one MK3 interface at a device path or serialx URL: requests and replies."""
+
+    def __init__(self, url: str, *, idle_timeout: float = IDLE_TIMEOUT) -> None:
+        self.url = url
+        self.idle_timeout = idle_timeout
+        self.retries = DEFAULT_RETRIES
+        self.version: VersionInfo | None = None
+        self.stats = LinkStats()
+        self.decoder_stats = DecoderStats()
+        self.events: deque[LinkEvent] = deque(maxlen=EVENT_HISTORY)
+        self.last_frame_at: float | None = None
+        self.connections = 0  # ports opened so far: tells a reconnect from a resumed link
+        self.last_config: ConfigInfo | None = None
+        self._protocol: Mk3Protocol | None = None
+        self._closed: asyncio.Event | None = None
+        self._lock = asyncio.Lock()
+        self._pending: tuple[Request[object], asyncio.Future[object]] | None = None
+        self._unanswered = 0
+        self._versions_since_first_unanswered = 0
+        self._idle = False
+        self._idle_timer: asyncio.TimerHandle | None = None
+        self._frame_listeners: list[FrameListener] = []
+        self._link_listeners: list[LinkListener] = []
+        # Newest LED status an interface appended to a frame (length byte top bit), and when.
+        self.appended_leds: LedStatus | None = None
+        self.appended_leds_at: float | None = None
+        # Which decoder's LED count was last taken over (a new connection brings a new decoder).
+        self._led_stats: DecoderStats | None = None
+        self._led_frames_seen = 0
+
+    # ---- lifecycle -------------------------------------------------------
+
+    @property
+    def connected(self) -> bool:
+        """True while the port is open."""
+        return self._protocol is not None
+
+    def silent_for(self) -> float:
+        """Seconds since the last checksum-valid frame (or since the port was opened)."""
+        return time.monotonic() - (self.last_frame_at or 0.0)
+
+    @property
+    def idle(self) -> bool:
+        """True when no frame arrived for ``idle_timeout`` seconds."""
+        return self._idle
+
+    async def connect(self) -> None:
+        """Open the port; raises ``PortInaccessibleError``."""
+        if self._protocol is not None:
+            return
+        loop = asyncio.get_running_loop()
+        protocol = Mk3Protocol(self._frame_received, self._connection_lost, self.stats)
+        opening = asyncio.ensure_future(
+            serialx.create_serial_connection(loop, lambda: protocol, self.url, baudrate=BAUDRATE)
+        )
+        try:
+            await asyncio.shield(opening)
+        except asyncio.CancelledError:
+            # The open goes on in serialx; whatever it opens is closed, never leaked.
+            opening.add_done_callback(_close_opened)
+            raise
+        except (OSError, serialx.SerialException, ValueError) as err:
+            raise PortInaccessibleError(f"cannot open {self.url}: {err}") from err
+        self._protocol = protocol
+        self.connections += 1
+        self.decoder_stats = protocol.decoder.stats
+        self._closed = asyncio.Event()
+        self._unanswered = 0
+        self._idle = False
+        self.last_frame_at = time.monotonic()
+        self._schedule_idle_check(self.idle_timeout)
+        self._record(LinkEvent("connected", self.url))
+
+    async def close(self) -> None:
+        """Close the port and wait until it is released."""
+        protocol, closed = self._protocol, self._closed
+        if protocol is None or closed is None:
+            return
+        protocol.close()
+        await closed.wait()
+
+    def _connection_lost(self, exc: Exception | None) -> None:
+        self._protocol = None
+        self._cancel_idle_check()
+        if self._closed is not None:
+            self._closed.set()
+        error = LinkIOError(f"port closed: {exc}" if exc else "port closed")
+        self._fail_pending(error)
+        self._record(LinkEvent("lost" if exc else "disconnected", str(exc or "")))
+
+    # ---- listeners ---------------------------------------------------------
+
+    def add_frame_listener(self, listener: FrameListener) -> Callable[[], None]:
+        """Receive payloads of frames no request was waiting for (e.g. the 1 Hz version)."""
+        self._frame_listeners.append(listener)
+        return lambda: self._frame_listeners.remove(listener)
+
+    def add_link_listener(self, listener: LinkListener) -> Callable[[], None]:
+        """Be told about link events: connected, lost, idle, active, timeout."""
+        self._link_listeners.append(listener)
+        return lambda: self._link_listeners.remove(listener)
+
+    def _record(self, event: LinkEvent) -> None:
+        self.events.append(event)
+        for listener in list(self._link_listeners):
+            listener(event)
+
+    # ---- request/reply matching -------------------------------------------
+
+    async def request(self, request: Request[T]) -> T:
+        """Send one request and return its parsed reply; one at a time.
+
+        A reply lost to line noise is asked for once more; every command here sets
+        absolute values, so sending it twice is harmless. No retry while the device
+        is known to be silent: that would only double the wait.
+        """
+        async with self._lock:
+            try:
+                return await self._exchange_with_retries(request)
+            except NoAnswerError:
+                if not self._winmon_suspected():
+                    raise
+                await self._recover_from_winmon()
+                return await self._exchange(request)
+
+    async def _exchange_with_retries(self, request: Request[T]) -> T:
+        for _attempt in range(self.retries):
+            if self._idle or self.silent_for() >= RETRY_WHILE_SILENT_BELOW:
+                break
+            try:
+                return await self._exchange(request)
+            except NoAnswerError:
+                continue
+        return await self._exchange(request)
+
+    def _winmon_suspected(self) -> bool:
+        """Short commands keep going unanswered although the interface sends its version frames."""
+        return (
+            self._unanswered >= WINMON_SUSPICION
+            and self._versions_since_first_unanswered > 0
+            and self._protocol is not None
+        )
+
+    async def _recover_from_winmon(self) -> None:
+        # VictronConnect can leave the MK3 in its long-frame mode, deaf to short commands.
+        _LOGGER.warning(
+            "%s: the MK3 ignores short commands but is sending frames (probably left in "
+            "VictronConnect's long-frame mode); sending the short-mode init frame",
+            self.url,
+        )
+        # Carry the last known mode and limit: firmware that ignored the frame's do-not-forward
+        # flag must not see either change.
+        config = self.last_config
+        state = remote_switch_state(config.switch_register) if config is not None else None
+        limit = config.current_limit if config is not None else None
+        try:
+            await self._exchange(requests.winmon_recovery(state, limit))
+        except NoAnswerError:
+            self._record(LinkEvent("winmon_recovery_failed"))
+            raise
+        self._record(LinkEvent("winmon_recovered"))
+
+    async def _exchange(self, request: Request[T]) -> T:
+        protocol = self._protocol
+        if protocol is None:
+            raise NotConnectedError(f"{self.url} is not open")
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._pending = (request, future)  # type: ignore[assignment]
+        self.stats.requests += 1
+        try:
+            try:
+                protocol.send(request.payload)
+            except (OSError, RuntimeError) as err:
+                raise LinkIOError(f"write to {self.url} failed: {err}") from err
+            async with asyncio.timeout(request.timeout):
+                result = await future
+        except TimeoutError:
+            if self._unanswered == 0:
+                self._versions_since_first_unanswered = 0
+            self._unanswered += 1
+            self.stats.timeouts += 1
+            self._record(LinkEvent("timeout", request.name))
+            raise NoAnswerError(f"no answer to {request.name} within {request.timeout} s") from None
+        finally:
+            self._pending = None
+        if not request.sent_unasked:
+            self._unanswered = 0
+        return result
+
+    def _frame_received(self, payload: bytes) -> None:
+        self.last_frame_at = time.monotonic()
+        if self._idle:
+            self._idle = False
+            self._record(LinkEvent("active"))
+        stats = self.decoder_stats
+        if stats.appended_leds is not None and (
+            stats is not self._led_stats or stats.led_frames != self._led_frames_seen
+        ):
+            self._led_stats, self._led_frames_seen = stats, stats.led_frames
+            on, blink = stats.appended_leds
+            self.appended_leds = LedStatus(Led(on), Led(blink))
+            self.appended_leds_at = self.last_frame_at
+        pending = self._pending
+        if pending is not None and not pending[1].done() and pending[0].matches(payload):
+            request, future = pending
+            try:
+                future.set_result(request.parse(payload))
+            except UnsupportedError as err:
+                # A definite answer: fail the request now instead of waiting for its timeout.
+                self._unanswered = 0
+                future.set_exception(err)
+            except (ValueError, KeyError) as err:
+                # Validation failed: drop the frame, the request may still get a good one.
+                self.stats.invalid_replies += 1
+                self._record(LinkEvent("invalid_reply", f"{request.name}: {err}"))
+            return
+        self._unsolicited(payload)
+
+    def _unsolicited(self, payload: bytes) -> None:
+        self.stats.unsolicited += 1
+        if not is_known_frame(payload):
+            self.stats.unknown_frames += 1
+        if is_mk2(payload, ord("V")):
+            self._versions_since_first_unanswered += 1
+            try:
+                self.version = parse_version(payload)
+            except ValueError:
+                self.stats.invalid_replies += 1
+        for listener in list(self._frame_listeners):
+            listener(payload)
+
+    def _fail_pending(self, error: Mk3Error) -> None:
+        if self._pending is not None and not self._pending[1].done():
+            self._pending[1].set_exception(error)
+
+    # ---- idle detection ----------------------------------------------------
+
+    def _schedule_idle_check(self, delay: float) -> None:
+        self._idle_timer = asyncio.get_running_loop().call_later(delay, self._check_idle)
+
+    def _cancel_idle_check(self) -> None:
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+            self._idle_timer = None
+
+    def _check_idle(self) -> None:
+        silent_for = time.monotonic() - (self.last_frame_at or 0.0)
+        if silent_for >= self.idle_timeout and not self._idle:
+            self._idle = True
+            self._record(LinkEvent("idle", f"no frame for {silent_for:.1f} s"))
+        self._schedule_idle_check(max(self.idle_timeout - silent_for, 0.0) or self.idle_timeout)
+
+
+def _close_opened(opening: asyncio.Future[Any]) -> None:
+    if not opening.cancelled() and opening.exception() is None:
+        opening.result()[0].close()
