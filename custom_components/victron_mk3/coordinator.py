@@ -20,13 +20,13 @@ from typing import Any, TypeAlias, override
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
-from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 
 from .const import CONF_PHASES, CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL, DOMAIN, LOGGER
 from .errors import error_translation, link_down, not_confirmed, probe_status
 from .models import SWITCH_STATES, PanelMode, VictronMk3Data, remote_panel_mode, state_signature
+from .repairs import ASLEEP_REPAIR_AFTER, DEVICE_ASLEEP, STANDBY_NOT_KEPT, async_set_issue
 from .vebus_mk3 import (
     ChargeAction,
     ChargeStage,
@@ -54,8 +54,6 @@ VictronMk3ConfigEntry: TypeAlias = ConfigEntry["VictronMk3Coordinator"]
 LIMIT_TOLERANCE = 0.05
 # Setup waits this long for the first full reading (the config frame alone takes ~1 s).
 FIRST_SAMPLE_TIMEOUT = 15.0
-# A device asleep this long while standby is off gets a repair issue explaining why.
-ASLEEP_REPAIR_AFTER = 180.0
 # A measurement is shown while it is at most this many update intervals old (and at least
 # this many seconds: a lost reply costs one cycle of ~0.4 s); slow parts get their cadence.
 FRESH_INTERVALS = 3
@@ -179,7 +177,7 @@ class VictronMk3Coordinator(DataUpdateCoordinator[VictronMk3Data]):
             LOGGER.info("%s is answering again", self.client.url)
             self.fault = None
             self._asleep_since = None
-            ir.async_delete_issue(self.hass, DOMAIN, self._asleep_issue_id)
+            async_set_issue(self.hass, self.config_entry, DEVICE_ASLEEP, self.client.url, raised=False)
             self._async_publish(robust, now, states_only=False)
         elif now - self._published_at >= self.publish_interval - 0.05:
             self._async_publish(robust, now, states_only=False)
@@ -220,8 +218,7 @@ class VictronMk3Coordinator(DataUpdateCoordinator[VictronMk3Data]):
             # The supervisor contains every error, so this is a bug: say so once and restart.
             LOGGER.error("%s: the link task ended (%s); restarting it", self.client.url, self._link_task)
             self._start_link()
-        self._async_check_asleep()
-        self._async_check_standby_kept()
+        self._async_check_repairs()
         latest = self.sampler.latest
         if self.fault is not None or latest is None or self._first_result is None:
             return
@@ -248,45 +245,19 @@ class VictronMk3Coordinator(DataUpdateCoordinator[VictronMk3Data]):
         # Logs once per outage and makes the entities unavailable at once.
         self.async_set_update_error(UpdateFailed(**error_translation(err, self.client.url)))
 
-    @property
-    def _asleep_issue_id(self) -> str:
-        return f"device_asleep_{self.config_entry.entry_id}"
-
-    @property
-    def _standby_issue_id(self) -> str:
-        return f"standby_not_kept_{self.config_entry.entry_id}"
-
     @callback
-    def _async_check_asleep(self) -> None:
-        """Explain a long sleep with a repair issue (the MK3 lost its VE.Bus power)."""
+    def _async_check_repairs(self) -> None:
+        """A long sleep with standby off, or a standby the interface does not keep: say why."""
+        entry, port = self.config_entry, self.client.url
         since = self._asleep_since
-        if since is None or self.standby_requested or time.monotonic() - since < ASLEEP_REPAIR_AFTER:
-            return
-        ir.async_create_issue(
-            self.hass,
-            DOMAIN,
-            self._asleep_issue_id,
-            is_fixable=False,
-            severity=ir.IssueSeverity.WARNING,
-            translation_key="device_asleep",
-            translation_placeholders={"title": self.config_entry.title, "port": self.client.url},
+        asleep = (
+            since is not None
+            and not self.standby_requested
+            and time.monotonic() - since >= ASLEEP_REPAIR_AFTER
         )
-
-    @callback
-    def _async_check_standby_kept(self) -> None:
-        """An interface that keeps dropping (or never shows) the standby flag gets a repair issue."""
-        if not self.sampler.standby_given_up:
-            ir.async_delete_issue(self.hass, DOMAIN, self._standby_issue_id)
-            return
-        ir.async_create_issue(
-            self.hass,
-            DOMAIN,
-            self._standby_issue_id,
-            is_fixable=False,
-            severity=ir.IssueSeverity.WARNING,
-            translation_key="standby_not_kept",
-            translation_placeholders={"title": self.config_entry.title, "port": self.client.url},
-        )
+        if asleep:
+            async_set_issue(self.hass, entry, DEVICE_ASLEEP, port, raised=True)
+        async_set_issue(self.hass, entry, STANDBY_NOT_KEPT, port, raised=self.sampler.standby_given_up)
 
     @property
     def interface_flags(self) -> InterfaceFlags | None:

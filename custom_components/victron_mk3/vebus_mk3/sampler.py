@@ -11,8 +11,6 @@ link counts as down only when a core request fails and nothing valid has arrived
 
 from __future__ import annotations
 
-import asyncio
-from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 import contextlib
 from dataclasses import dataclass, replace
@@ -23,8 +21,10 @@ from typing import Any, TypeGuard, TypeVar
 
 from .capabilities import PHASE_FEATURES, Capabilities, Feature, Support
 from .client import Mk3Client
-from .const import InterfaceFlags, RamVar
+from .commands import CommandQueue, Write
+from .const import RamVar
 from .exceptions import Mk3Error, NoAnswerError, NotConnectedError, UnsupportedError
+from .standby import StandbyKeeper
 from .status import (
     CHARGE,
     CONFIG,
@@ -54,11 +54,8 @@ MIN_CYCLE = 0.25
 LINK_DOWN_AFTER = 1.5
 # A command's read-back is asked this often before the command counts as unconfirmed.
 READ_BACK_ATTEMPTS = 3
-# Standby re-assertion: attempts before giving up until the next reconnect or user command.
-STANDBY_ATTEMPTS = 3
 
 SampleListener = Callable[[DeviceStatus], None]
-Write = Callable[[Mk3Client], Awaitable[Any]]
 
 
 @dataclass
@@ -71,12 +68,6 @@ class SamplerStats:
     lost_replies: int = 0  # parts skipped for one cycle because their reply was lost
     confirm_reads: int = 0  # immediate re-reads that confirmed (or refuted) a changed state
     listener_errors: int = 0
-
-
-@dataclass
-class _Command:
-    write: Write
-    done: asyncio.Future[DeviceStatus]
 
 
 class LinkDownError(NoAnswerError):
@@ -105,16 +96,13 @@ class Sampler:
         self.capabilities = Capabilities()
         self.latest: DeviceStatus | None = None
         self.stats = SamplerStats()
-        # Keep the interface's standby flag set (re-asserted when lost, with a give-up).
-        self.standby_wanted = False
-        self.standby_failures = 0
+        # Keeps the interface's standby flag set (re-asserted when lost, with a give-up).
+        self.standby = StandbyKeeper(slow_interval)
         self._listeners: list[SampleListener] = []
-        self._commands: deque[_Command] = deque()
-        self._command_arrived = asyncio.Event()
+        self._commands = CommandQueue()
         self._running = False
         self._published_once = False
         self._slow_due = 0.0
-        self._standby_due = 0.0
         self._connection = 0
 
     # ---- public API ----------------------------------------------------------
@@ -139,9 +127,14 @@ class Sampler:
         return phases
 
     @property
+    def standby_wanted(self) -> bool:
+        """The standby flag is to be kept set."""
+        return self.standby.wanted
+
+    @property
     def standby_given_up(self) -> bool:
         """Standby is wanted but the interface kept losing or refusing it."""
-        return self.standby_wanted and self.standby_failures >= STANDBY_ATTEMPTS
+        return self.standby.given_up
 
     def add_listener(self, listener: SampleListener) -> Callable[[], None]:
         """Called after every cycle and every confirmed command; exceptions are contained."""
@@ -154,9 +147,7 @@ class Sampler:
 
     def want_standby(self, enabled: bool) -> None:
         """Keep (or stop keeping) the standby flag; a new wish gets fresh attempts."""
-        self.standby_wanted = enabled
-        self.standby_failures = 0
-        self._standby_due = 0.0
+        self.standby.want(enabled)
         if enabled:
             self.request_slow_read()  # check (and set) the flag now, not a slow interval later
 
@@ -164,10 +155,7 @@ class Sampler:
         """Run ``write`` before the next read, then confirm it by reading the settings back."""
         if not self._running:
             raise NotConnectedError(f"{self.client.url} is not being sampled")
-        done: asyncio.Future[DeviceStatus] = asyncio.get_running_loop().create_future()
-        self._commands.append(_Command(write, done))
-        self._command_arrived.set()
-        return await done
+        return await self._commands.submit(write)
 
     async def run(self) -> None:
         """Sample until cancelled; a link fault ends the run with its ``Mk3Error``.
@@ -182,8 +170,7 @@ class Sampler:
             # A reopened port may lead to another (or updated) device: ask everything again.
             self.capabilities.retry_all()
             self._connection = self.client.connections
-        self.standby_failures = 0
-        self._standby_due = 0.0
+        self.standby.restart()
         try:
             # The interface only sends its version unasked while idle, which sampling never is.
             await self._core(self.client.get_version)
@@ -194,13 +181,13 @@ class Sampler:
                 started = time.monotonic()
                 await self._cycle()
                 if (spare := self.min_cycle - (time.monotonic() - started)) > 0:
-                    await self._idle(spare)
+                    await self._commands.wait(spare)
         except Mk3Error as err:
-            self._fail_commands(err)
+            self._commands.fail_all(err)
             raise
         finally:
             self._running = False
-            self._fail_commands(NotConnectedError("sampling stopped"))
+            self._commands.fail_all(NotConnectedError("sampling stopped"))
 
     # ---- the plan --------------------------------------------------------------
 
@@ -278,25 +265,14 @@ class Sampler:
         if flags is None:
             return
         self._update(FLAGS, interface_flags=flags)
-        if not self.standby_wanted:
+        wanted = self.standby.flags_to_write(flags, time.monotonic())
+        if wanted is None:
             return
-        if InterfaceFlags.STANDBY in flags:
-            self.standby_failures = 0
-            return
-        now = time.monotonic()
-        if self.standby_failures >= STANDBY_ATTEMPTS or now < self._standby_due:
-            return
-        # The MK3 forgets its flags whenever it loses VE.Bus power: set it again, but back off
-        # (and give up) when the interface keeps refusing it, so sampling is never starved.
-        self.standby_failures += 1
-        self._standby_due = now + self.slow_interval * 2**self.standby_failures
         _LOGGER.debug("%s: standby flag lost, re-asserting", self.client.url)
         written = await self._optional(
-            Feature.INTERFACE_FLAGS, lambda: self.client.set_interface_flags(flags | InterfaceFlags.STANDBY)
+            Feature.INTERFACE_FLAGS, lambda: self.client.set_interface_flags(wanted)
         )
         if written is not None:
-            # Only a later read that still shows the bit ends the back-off: some interfaces
-            # echo a write they do not keep.
             self._update(FLAGS, interface_flags=written)
 
     # ---- one item ----------------------------------------------------------------
@@ -387,31 +363,20 @@ class Sampler:
 
     # ---- commands ------------------------------------------------------------------
 
-    async def _idle(self, seconds: float) -> None:
-        """Wait out the rest of a too-fast cycle, but let a command in at once."""
-        self._command_arrived.clear()
-        if self._commands:
-            return
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(seconds):
-                await self._command_arrived.wait()
-
     async def _run_commands(self) -> None:
         while self._commands:
-            command = self._commands.popleft()
+            command = self._commands.pop()
             self.stats.commands += 1
             try:
                 await command.write(self.client)
                 await self._read_back()
             except Mk3Error as err:
-                if not command.done.done():
-                    command.done.set_exception(err)
+                command.fail(err)
                 if not isinstance(err, NotConnectedError) and self.client.connected:
                     continue
                 raise
             status = self._current()
-            if not command.done.done():
-                command.done.set_result(status)
+            command.confirm(status)
             self._publish(status)
 
     async def _read_back(self) -> None:
@@ -459,9 +424,3 @@ class Sampler:
                 # A listener's bug must not end sampling for everyone else.
                 self.stats.listener_errors += 1
                 _LOGGER.exception("%s: sample listener failed", self.client.url)
-
-    def _fail_commands(self, err: Mk3Error) -> None:
-        while self._commands:
-            command = self._commands.popleft()
-            if not command.done.done():
-                command.done.set_exception(err)
