@@ -48,6 +48,9 @@ class VictronMk3SensorEntityDescription(SensorEntityDescription):
     value_fn: Callable[[VictronMk3Data], StateType]
     # The part of a reading the value comes from (vebus_mk3.status): unavailable while stale.
     part: str | None = None
+    # Decimals the device resolves: a change in a digit beyond them is noise (V x I products,
+    # float artefacts) and must not cost a recorder row.
+    resolution: int | None = None
     # Created only when this holds for the reading at setup (e.g. the device reports the value).
     supported_fn: Callable[[VictronMk3Data], bool] = lambda _data: True
 
@@ -80,6 +83,7 @@ def _charge_stage(data: VictronMk3Data) -> str | None:
 SENSORS: tuple[VictronMk3SensorEntityDescription, ...] = (
     VictronMk3SensorEntityDescription(
         key="ac_input_power",
+        resolution=0,
         translation_key="ac_input_power",
         device_class=SensorDeviceClass.POWER,
         state_class=SensorStateClass.MEASUREMENT,
@@ -90,6 +94,7 @@ SENSORS: tuple[VictronMk3SensorEntityDescription, ...] = (
     ),
     VictronMk3SensorEntityDescription(
         key="ac_output_power",
+        resolution=0,
         translation_key="ac_output_power",
         device_class=SensorDeviceClass.POWER,
         state_class=SensorStateClass.MEASUREMENT,
@@ -100,6 +105,7 @@ SENSORS: tuple[VictronMk3SensorEntityDescription, ...] = (
     ),
     VictronMk3SensorEntityDescription(
         key="ac_output_frequency",
+        resolution=2,
         translation_key="ac_output_frequency",
         device_class=SensorDeviceClass.FREQUENCY,
         state_class=SensorStateClass.MEASUREMENT,
@@ -110,6 +116,7 @@ SENSORS: tuple[VictronMk3SensorEntityDescription, ...] = (
     ),
     VictronMk3SensorEntityDescription(
         key="battery_voltage",
+        resolution=2,
         translation_key="battery_voltage",
         device_class=SensorDeviceClass.VOLTAGE,
         state_class=SensorStateClass.MEASUREMENT,
@@ -120,6 +127,7 @@ SENSORS: tuple[VictronMk3SensorEntityDescription, ...] = (
     ),
     VictronMk3SensorEntityDescription(
         key="battery_input_current",
+        resolution=1,
         translation_key="battery_charge_current",
         device_class=SensorDeviceClass.CURRENT,
         state_class=SensorStateClass.MEASUREMENT,
@@ -130,6 +138,7 @@ SENSORS: tuple[VictronMk3SensorEntityDescription, ...] = (
     ),
     VictronMk3SensorEntityDescription(
         key="battery_output_current",
+        resolution=1,
         translation_key="battery_discharge_current",
         device_class=SensorDeviceClass.CURRENT,
         state_class=SensorStateClass.MEASUREMENT,
@@ -140,6 +149,7 @@ SENSORS: tuple[VictronMk3SensorEntityDescription, ...] = (
     ),
     VictronMk3SensorEntityDescription(
         key="battery_power",
+        resolution=0,
         translation_key="battery_power",
         device_class=SensorDeviceClass.POWER,
         state_class=SensorStateClass.MEASUREMENT,
@@ -160,6 +170,7 @@ SENSORS: tuple[VictronMk3SensorEntityDescription, ...] = (
     # Only with a battery monitor (e.g. a BMV or the Multi's own, configured in VEConfigure).
     VictronMk3SensorEntityDescription(
         key="battery_state_of_charge",
+        resolution=1,
         translation_key="battery_state_of_charge",
         device_class=SensorDeviceClass.BATTERY,
         state_class=SensorStateClass.MEASUREMENT,
@@ -211,6 +222,7 @@ SENSORS: tuple[VictronMk3SensorEntityDescription, ...] = (
     ),
     VictronMk3SensorEntityDescription(
         key="ac_input_current_limit",
+        resolution=1,
         translation_key="ac_input_current_limit",
         device_class=SensorDeviceClass.CURRENT,
         state_class=SensorStateClass.MEASUREMENT,
@@ -223,6 +235,7 @@ SENSORS: tuple[VictronMk3SensorEntityDescription, ...] = (
     # The range only changes when the device is reconfigured: off by default.
     VictronMk3SensorEntityDescription(
         key="ac_input_current_limit_minimum",
+        resolution=1,
         translation_key="ac_input_current_limit_minimum",
         device_class=SensorDeviceClass.CURRENT,
         native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
@@ -234,6 +247,7 @@ SENSORS: tuple[VictronMk3SensorEntityDescription, ...] = (
     ),
     VictronMk3SensorEntityDescription(
         key="ac_input_current_limit_maximum",
+        resolution=1,
         translation_key="ac_input_current_limit_maximum",
         device_class=SensorDeviceClass.CURRENT,
         native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
@@ -289,6 +303,7 @@ def _phase_sensor(
     unit: str,
     read: Callable[[ACInfo], float | None],
     *,
+    resolution: int,
     enabled: bool | None = None,
 ) -> VictronMk3SensorEntityDescription:
     def value(data: VictronMk3Data) -> StateType:
@@ -307,6 +322,7 @@ def _phase_sensor(
         entity_registry_enabled_default=phase == 1 if enabled is None else enabled,
         value_fn=value,
         part=ac_part(phase),
+        resolution=resolution,
     )
 
 
@@ -319,11 +335,15 @@ def phase_sensors(phase: int) -> tuple[VictronMk3SensorEntityDescription, ...]:
         SensorDeviceClass.FREQUENCY,
     )
     return (
-        _phase_sensor(phase, "ac_input_voltage", voltage, volt, lambda info: info.mains_voltage),
-        _phase_sensor(phase, "ac_input_current", current, ampere, lambda info: info.mains_current),
-        _phase_sensor(phase, "ac_input_frequency", frequency, hertz, lambda info: info.mains_frequency),
-        _phase_sensor(phase, "ac_output_voltage", voltage, volt, lambda info: info.inverter_voltage),
-        _phase_sensor(phase, "ac_output_current", current, ampere, lambda info: info.inverter_current),
+        _phase_sensor(phase, "ac_input_voltage", voltage, volt, lambda i: i.mains_voltage, resolution=2),
+        _phase_sensor(phase, "ac_input_current", current, ampere, lambda i: i.mains_current, resolution=2),
+        _phase_sensor(
+            phase, "ac_input_frequency", frequency, hertz, lambda i: i.mains_frequency, resolution=2
+        ),
+        _phase_sensor(phase, "ac_output_voltage", voltage, volt, lambda i: i.inverter_voltage, resolution=2),
+        _phase_sensor(
+            phase, "ac_output_current", current, ampere, lambda i: i.inverter_current, resolution=2
+        ),
         # The power variables describe the addressed unit only; per phase there is V x I.
         _phase_sensor(
             phase,
@@ -331,6 +351,7 @@ def phase_sensors(phase: int) -> tuple[VictronMk3SensorEntityDescription, ...]:
             SensorDeviceClass.APPARENT_POWER,
             UnitOfApparentPower.VOLT_AMPERE,
             lambda info: info.mains_voltage * info.mains_current,
+            resolution=0,
             enabled=False,
         ),
         _phase_sensor(
@@ -339,6 +360,7 @@ def phase_sensors(phase: int) -> tuple[VictronMk3SensorEntityDescription, ...]:
             SensorDeviceClass.APPARENT_POWER,
             UnitOfApparentPower.VOLT_AMPERE,
             lambda info: info.inverter_voltage * abs(info.inverter_current),
+            resolution=0,
             enabled=False,
         ),
     )
@@ -372,8 +394,12 @@ class VictronMk3Sensor(VictronMk3Entity, SensorEntity):
 
     @property
     def native_value(self) -> StateType:
-        """The value of the last publish."""
-        return self.entity_description.value_fn(self.coordinator.data)
+        """The value of the last publish, at the device's resolution."""
+        value = self.entity_description.value_fn(self.coordinator.data)
+        resolution = self.entity_description.resolution
+        if resolution is not None and isinstance(value, float):
+            return round(value, resolution)
+        return value
 
 
 class VictronMk3EnergySensor(VictronMk3Entity, RestoreSensor):
