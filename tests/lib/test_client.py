@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -268,6 +269,24 @@ async def test_winmon_mode_is_detected_and_recovered(
     assert "long-frame mode" in caplog.text
     assert sim.model.switch_state is SwitchState.ON  # the init variant is not a state change
     assert sim.model.current_limit == pytest.approx(16.0)
+
+
+async def test_winmon_recovery_carries_the_last_state_and_limit(sim: Simulator, client: Mk3Client) -> None:
+    """Firmware that ignores the do-not-forward flag applies the recovery frame's state and limit:
+    they are the ones the device already had, so neither mode nor limit changes."""
+    sim.model.quirks = dataclasses.replace(sim.model.quirks, applies_do_not_forward_s=True)
+    await client.set_state(SwitchState.CHARGER_ONLY, 12.5)
+    await client.get_config()  # the client now knows the mode and limit
+    sim.version_interval = 0.2
+    sim.model.winmon_mode = True
+    with pytest.raises(NoAnswerError):
+        await client.get_leds()
+    await client.get_leds()  # recovered
+    assert not sim.model.winmon_mode
+    recovery = [p for p in sim.received if p[:2] == b"\xffS" and p[6] == 0x90]
+    assert recovery == [b"\xffS" + bytes((1, 125, 0, 0x01, 0x90, 0x00, 0x01))]
+    assert sim.model.switch_state is SwitchState.CHARGER_ONLY
+    assert sim.model.current_limit == pytest.approx(12.5)
 
 
 async def test_a_sleeping_device_is_not_mistaken_for_winmon(sim: Simulator, client: Mk3Client) -> None:

@@ -227,9 +227,22 @@ def test_implausible_ac_values_are_rejected(payload: bytes, message: str) -> Non
 def test_ac_currents_times_the_factors_are_range_checked() -> None:
     payload = bytearray(_ac(mains_i=30000))  # 300 A is possible …
     assert requests.ac_info(1, _scales()).parse(bytes(payload)).mains_current == pytest.approx(300)
-    payload[1] = 200  # … 60 kA after a garbage back-feed factor is not
+    payload[1] = 200  # … a back-feed factor above any system's 18 units is noise
+    with pytest.raises(ValueError, match="unit factors"):
+        requests.ac_info(1, _scales()).parse(bytes(payload))
+    payload[1] = 4  # 1200 A from four units is still too much for one phase
     with pytest.raises(ValueError, match="mains current"):
         requests.ac_info(1, _scales()).parse(bytes(payload))
+
+
+def test_mains_current_without_mains_voltage_is_rejected() -> None:
+    """An open input carries no current: amps at 0 V are a frame that slipped the checksum."""
+    with pytest.raises(ValueError, match="at 0 V"):
+        requests.ac_info(1, _scales()).parse(_ac(mains_v=0, mains_i=840))
+    # Sensor offset on an open input is fine.
+    assert requests.ac_info(1, _scales()).parse(_ac(mains_v=0, mains_i=3)).mains_current == pytest.approx(
+        0.03
+    )
 
 
 @pytest.mark.parametrize("period", [0x00, 0xFF])

@@ -36,6 +36,11 @@ from .variables import (
 )
 
 INFO_FRAME_LENGTH = 15
+# Frame-context plausibility (see parse_ac_info). VE.Bus systems have at most 6 units per phase
+# and 18 in all; an input below NO_VOLTAGE is open, and its current reads near zero.
+MAX_UNITS = 18
+NO_VOLTAGE = 10.0
+CURRENT_WITHOUT_VOLTAGE = 5.0
 CONFIG_FRAME_LENGTH = 13
 # Period bytes meaning "no waveform": 0x00 with AC absent, 0xFF on some units.
 NO_WAVEFORM_PERIODS = (0x00, 0xFF)
@@ -255,6 +260,10 @@ def parse_ac_info(payload: bytes, scales: dict[int, RamVarInfo]) -> ACInfo:
     if kind is None or kind not in AC_INFO_KINDS:
         raise ValueError("not an AC info frame")
     backfeed_factor, inverter_factor = payload[1], payload[2]
+    if backfeed_factor > MAX_UNITS or inverter_factor > MAX_UNITS:
+        # The factors count the units of a phase: a byte above any system's size is noise
+        # that slipped through the checksum (and would multiply a current by it).
+        raise ValueError(f"implausible unit factors {backfeed_factor}/{inverter_factor}")
     mains_volts = _scale(scales, RamVar.MAINS_VOLTAGE).decode(payload[6:8])
     # AC currents are signed whatever the scale info says: some units declare them unsigned
     # yet send negative values while feeding back (a backfeed would read as +650 A).
@@ -263,6 +272,9 @@ def parse_ac_info(payload: bytes, scales: dict[int, RamVarInfo]) -> ACInfo:
     inverter_amps = (
         _scale(scales, RamVar.INVERTER_CURRENT).decode(payload[12:14], signed=True) * inverter_factor
     )
+    if mains_volts < NO_VOLTAGE and abs(mains_amps) > CURRENT_WITHOUT_VOLTAGE:
+        # Nothing flows through an open input: amps without volts are a corrupted frame.
+        raise ValueError(f"implausible mains current {mains_amps:g} A at {mains_volts:g} V")
     return ACInfo(
         phase=ac_phase_of_kind(kind),
         # Older firmware leaves the state byte unfilled; the values of the frame are still right.

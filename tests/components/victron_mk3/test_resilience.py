@@ -11,13 +11,17 @@ from unittest.mock import patch
 
 from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import issue_registry as ir
 import pytest
 
+from custom_components.victron_mk3.const import DOMAIN
 from custom_components.victron_mk3.coordinator import VictronMk3Coordinator
 from custom_components.victron_mk3.models import PanelMode
 from custom_components.victron_mk3.vebus_mk3 import DeviceStatus
 from custom_components.victron_mk3.vebus_mk3.sampler import Sampler
 from custom_components.victron_mk3.vebus_mk3.simulator import MultiplusModel, SimulatorThread
+from custom_components.victron_mk3.vebus_mk3.simulator.quirks import DeviceQuirks
 
 from .common import wait_until
 
@@ -143,3 +147,24 @@ async def test_a_mode_change_leaves_the_limit_to_the_device(
     assert simulator.call(lambda sim: sim.model.current_limit) == pytest.approx(7.5)
     state_frames = simulator.call(lambda sim: [p for p in sim.received if p[:2] == b"\xffS"])
     assert [frame[3:5] for frame in state_frames] == [b"\x00\x80"]
+
+
+@pytest.mark.parametrize("model", [MultiplusModel(quirks=DeviceQuirks(drops_standby_flag=True))])
+async def test_an_interface_that_drops_standby_gets_a_repair_issue(
+    hass: HomeAssistant, coordinator: VictronMk3Coordinator, simulator: SimulatorThread
+) -> None:
+    """Three writes that do not stick, then a repair issue instead of a loop; cleared when wished off."""
+    coordinator.sampler.slow_interval = 0.0
+    coordinator.sampler.standby.base_delay = 0.0
+    registry = ir.async_get(hass)
+    issue_id = f"standby_not_kept_{coordinator.config_entry.entry_id}"
+    with pytest.raises(HomeAssistantError):  # the echo shows the bit, the read-back does not
+        await coordinator.async_set_standby(True)
+    coordinator.async_restore_standby(True)  # the wish stands (as after a restart)
+    await wait_until(lambda: registry.async_get_issue(DOMAIN, issue_id) is not None, 10)
+    cycles = coordinator.sampler.stats.cycles
+    await wait_until(lambda: coordinator.sampler.stats.cycles >= cycles + 5, 10)
+    writes = simulator.call(lambda sim: [p for p in sim.received if p[:2] == b"\xffH" and len(p) > 2])
+    assert len(writes) == 4  # the user's write, then three re-assertions and no more
+    await coordinator.async_set_standby(False)
+    await wait_until(lambda: registry.async_get_issue(DOMAIN, issue_id) is None, 3)
