@@ -120,9 +120,9 @@ class Sampler:
         for phase in self.configured_phases or range(2, MAX_PHASES + 1):
             if phase == 1:
                 continue
-            if self.configured_phases is None and phase > 2:
-                if not self.capabilities.supported(PHASE_FEATURES[phase - 1]):
-                    break  # detected phases are contiguous: no L3 without an L2 that answers
+            previous = PHASE_FEATURES.get(phase - 1)
+            if self.configured_phases is None and previous and not self.capabilities.supported(previous):
+                break  # detected phases are contiguous: no L3 without an L2 that answers
             if self.capabilities[PHASE_FEATURES[phase]].due(now):
                 phases.append(phase)
         return phases
