@@ -2,7 +2,34 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+import contextlib
+
+from custom_components.victron_mk3.vebus_mk3 import Mk3Error
 from custom_components.victron_mk3.vebus_mk3.frame import LED_APPENDED, LED_BYTES, MAX_PAYLOAD_LENGTH
+from custom_components.victron_mk3.vebus_mk3.sampler import Sampler
+
+CYCLES_TIMEOUT = 15.0
+
+
+async def wait_for_cycles(sampler: Sampler, count: int, timeout: float = CYCLES_TIMEOUT) -> None:
+    """Until the sampler has run ``count`` cycles in all."""
+    async with asyncio.timeout(timeout):
+        while sampler.stats.cycles < count:
+            await asyncio.sleep(0.01)
+
+
+@contextlib.asynccontextmanager
+async def running(sampler: Sampler) -> AsyncIterator[asyncio.Task[None]]:
+    """The sampler runs for the block; a link fault ending it early is left to the test."""
+    task = asyncio.create_task(sampler.run())
+    try:
+        yield task
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Mk3Error):
+            await task
 
 
 def ambiguous(garbage: bytes, frame: bytes) -> bool:

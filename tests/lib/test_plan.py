@@ -6,7 +6,6 @@ Everything runs the real client and sampler against the simulator over a real pt
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 import contextlib
 import dataclasses
 from pathlib import Path
@@ -18,31 +17,13 @@ from custom_components.victron_mk3.vebus_mk3 import (
     InterfaceFlags,
     Led,
     Mk3Client,
-    Mk3Error,
 )
 from custom_components.victron_mk3.vebus_mk3.capabilities import Feature, Support
 from custom_components.victron_mk3.vebus_mk3.sampler import LinkDownError, Sampler
 from custom_components.victron_mk3.vebus_mk3.simulator import MultiplusModel, Simulator
 from custom_components.victron_mk3.vebus_mk3.status import DC
 
-CYCLES_TIMEOUT = 15
-
-
-async def wait_for_cycles(sampler: Sampler, count: int, timeout: float = CYCLES_TIMEOUT) -> None:
-    async with asyncio.timeout(timeout):
-        while sampler.stats.cycles < count:
-            await asyncio.sleep(0.01)
-
-
-@contextlib.asynccontextmanager
-async def running(sampler: Sampler) -> AsyncIterator[asyncio.Task[None]]:
-    task = asyncio.create_task(sampler.run())
-    try:
-        yield task
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Mk3Error):
-            await task
+from .helpers import running, wait_for_cycles
 
 
 async def test_a_lost_reply_costs_its_part_not_the_link(sim: Simulator, client: Mk3Client) -> None:

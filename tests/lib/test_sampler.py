@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import re
 
 import pytest
@@ -22,22 +21,7 @@ from custom_components.victron_mk3.vebus_mk3 import (
 from custom_components.victron_mk3.vebus_mk3.sampler import Sampler
 from custom_components.victron_mk3.vebus_mk3.simulator import Simulator
 
-
-async def wait_for_cycles(sampler: Sampler, count: int) -> None:
-    async with asyncio.timeout(10):
-        while sampler.stats.cycles < count:
-            await asyncio.sleep(0.01)
-
-
-@contextlib.asynccontextmanager
-async def running(sampler: Sampler):  # type: ignore[no-untyped-def]
-    task = asyncio.create_task(sampler.run())
-    try:
-        yield task
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, LinkIOError):
-            await task
+from .helpers import running, wait_for_cycles
 
 
 async def test_each_cycle_asks_only_for_fast_values(sim: Simulator, client: Mk3Client) -> None:
