@@ -173,6 +173,15 @@ async def _observe(setup: Setup, truth: dict[str, Truth], seconds: float) -> Obs
     return Observed(elapsed, polls, available, writes, after[0] - before[0], after[1] - before[1])
 
 
+async def _settle(setup: Setup) -> None:
+    """Let the medians fill with samples of the new conditions, and a lost link come back."""
+    await asyncio.sleep(SETTLE)
+    ids = [setup.entities[key] for key in AVAILABILITY]
+    async with asyncio.timeout(30):
+        while any(state in UNAVAILABLE for _, state, _ in await _poll(setup, ids)):
+            await asyncio.sleep(POLL)
+
+
 def _availability_text(observed: Observed) -> tuple[float, str]:
     worst = min(AVAILABILITY, key=observed.availability)
     mean = sum(observed.availability(key) for key in AVAILABILITY) / len(AVAILABILITY)
@@ -197,7 +206,7 @@ async def measure_bad_line(rows: list[Row], setup: Setup) -> None:
     sim.call(lambda s: setattr(s, "time_scale", 0.0))
     sim.call(lambda s: setattr(s.model, "switch_state", SwitchState.ON))
     sim.call(lambda s: setattr(s.model, "ac_input_present", True))
-    await asyncio.sleep(SETTLE)
+    await _settle(setup)
     truth = sim.call(lambda s: true_states(s.model))
     print(
         f"bench:   clean line, {CONTROL_WINDOW:.0f} s (checks the truth table)", file=sys.stderr, flush=True
@@ -212,7 +221,7 @@ async def measure_bad_line(rows: list[Row], setup: Setup) -> None:
         for label, faults, available_target, wrong_target in CONDITIONS:
             print(f"bench:   {label}, {WINDOW:.0f} s", file=sys.stderr, flush=True)
             sim.call(_set_faults(faults))
-            await asyncio.sleep(SETTLE)
+            await _settle(setup)
             observed = await _observe(setup, truth, WINDOW)
             line = f"{observed.flipped} bytes flipped, {observed.dropped} replies dropped"
             _, available = _availability_text(observed)

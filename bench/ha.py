@@ -69,7 +69,7 @@ async def _measure(rows: list[Row], setup: Setup, interval: float | None) -> Non
     rows += [
         Row(f"hass CPU seconds per minute ({label})", f"{cpu_per_minute:.2f}", "≤ 0.45" if default else ""),
         Row(
-            f"state writes per minute by entity ({label})",
+            f"state writes (state_changed) per minute by entity ({label})",
             f"total {writes.total() * per_minute:.0f}/min in {len(writes)} entities; {top}, …",
         ),
     ]
