@@ -30,7 +30,7 @@ from custom_components.victron_mk3.vebus_mk3.simulator import (
     Simulator,
 )
 
-from .hass import UNAVAILABLE, Setup
+from .hass import DOMAIN, UNAVAILABLE, Setup
 from .link import Row
 
 WINDOW = 60.0
@@ -39,6 +39,7 @@ POLL = 0.25
 # After freezing the model or changing the faults: the median window (3 samples) and one
 # publish interval pass before the window opens.
 SETTLE = 6.0
+SETTLE_LIMIT = 30.0
 # One entity per fast part of a reading: DC, AC L1, power variables, LEDs.
 AVAILABILITY = ("battery_voltage", "ac_input_voltage", "ac_output_power", "lit_indicators")
 # Above any nominal mains, below what an open input reads (binary_sensor.MAINS_PRESENT_VOLTAGE).
@@ -174,12 +175,25 @@ async def _observe(setup: Setup, truth: dict[str, Truth], seconds: float) -> Obs
 
 
 async def _settle(setup: Setup) -> None:
-    """Let the medians fill with samples of the new conditions, and a lost link come back."""
+    """Let the medians fill with samples of the new conditions, and a lost link come back.
+
+    Entities still unavailable after ``SETTLE_LIMIT`` seconds are reported on stderr with the
+    end of Home Assistant's log; the window is measured anyway (and shows them unavailable).
+    """
     await asyncio.sleep(SETTLE)
     ids = [setup.entities[key] for key in AVAILABILITY]
-    async with asyncio.timeout(30):
-        while any(state in UNAVAILABLE for _, state, _ in await _poll(setup, ids)):
-            await asyncio.sleep(POLL)
+    started = time.monotonic()
+    while missing := [setup.keys[i] for i, state, _ in await _poll(setup, ids) if state in UNAVAILABLE]:
+        if time.monotonic() - started > SETTLE_LIMIT:
+            log = "\n".join(line for line in setup.process.log_tail(400).splitlines() if DOMAIN in line)
+            print(
+                f"bench:   still unavailable after {SETTLE + SETTLE_LIMIT:.0f} s: {', '.join(missing)};"
+                f" Home Assistant's log about the integration:\n{log[-3000:]}",
+                file=sys.stderr,
+                flush=True,
+            )
+            return
+        await asyncio.sleep(POLL)
 
 
 def _availability_text(observed: Observed) -> tuple[float, str]:

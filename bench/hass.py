@@ -17,6 +17,7 @@ import aiohttp
 
 from custom_components.victron_mk3.vebus_mk3.simulator import SimulatorThread
 from scripts.lib.hassdev import (
+    DOMAIN,
     HomeAssistantClient,
     HomeAssistantProcess,
     free_port,
@@ -27,6 +28,15 @@ from scripts.lib.hassdev import (
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 UNAVAILABLE = ("unavailable", "unknown")
+__all__ = [
+    "DOMAIN",
+    "UNAVAILABLE",
+    "Setup",
+    "StateEvents",
+    "cpu_seconds",
+    "median_p95",
+    "running_home_assistant",
+]
 
 
 def cpu_seconds(pid: int) -> float:
