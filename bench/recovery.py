@@ -23,6 +23,10 @@ def _more_than(items: Sized, count: int) -> Callable[[], bool]:
     return lambda: len(items) > count
 
 
+def _median_max(values: list[float]) -> str:
+    return f"{statistics.median(values):.2f} / {max(values):.2f} s"
+
+
 async def _wait(predicate: Callable[[], bool]) -> None:
     async with asyncio.timeout(30):
         while not predicate():
@@ -42,12 +46,12 @@ async def measure_recovery(rows: list[Row]) -> None:
             sampler.add_listener(lambda status: samples.append(status.taken_at))
             task = asyncio.create_task(supervisor.run())
             await _wait(lambda: bool(samples))
-            replug, wake, detect = [], [], []
+            replug, wake, unplugged, slept = [], [], [], []
             for _ in range(ROUNDS):
                 count, started = len(faults), time.monotonic()
                 await sim.unplug()
                 await _wait(_more_than(faults, count))
-                detect.append(time.monotonic() - started)
+                unplugged.append(time.monotonic() - started)
                 await asyncio.sleep(OUTAGE)
                 await sim.replug()
                 back, started = len(samples), time.monotonic()
@@ -58,7 +62,7 @@ async def measure_recovery(rows: list[Row]) -> None:
                 model.ac_input_present = False
                 started = time.monotonic()
                 await _wait(_more_than(faults, count))
-                detect.append(time.monotonic() - started - sim.sleep_delay)
+                slept.append(time.monotonic() - started - sim.sleep_delay)
                 await asyncio.sleep(OUTAGE)
                 model.ac_input_present = True
                 back, started = len(samples), time.monotonic()
@@ -68,18 +72,16 @@ async def measure_recovery(rows: list[Row]) -> None:
             await asyncio.gather(task, return_exceptions=True)
             await client.close()
     rows += [
-        Row(
-            "fault noticed (unplug, or sleep after its onset), median",
-            f"{statistics.median(detect):.2f} s",
-            "≤ 5 s",
-        ),
+        Row("unplug noticed (median / max)", _median_max(unplugged), "≤ 2 s"),
+        Row("sleep noticed, after its onset (median / max)", _median_max(slept), "≤ 2 s"),
         Row(
             f"replug after {OUTAGE:.0f} s → sampling again (median / max)",
-            f"{statistics.median(replug):.2f} / {max(replug):.2f} s",
+            _median_max(replug),
             "≤ 5 s",
         ),
         Row(
             f"wake after {OUTAGE:.0f} s asleep → sampling again (median / max)",
-            f"{statistics.median(wake):.2f} / {max(wake):.2f} s",
+            _median_max(wake),
+            "≤ 5 s",
         ),
     ]

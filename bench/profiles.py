@@ -1,0 +1,103 @@
+"""Per device profile (issue 12): connect → first complete sample, and cycle time vs the wire.
+
+Library level: ``Mk3Client`` + ``Sampler`` against ``Simulator(profile=..., paced=True)``. A
+profile the library cannot sample yet gives a row saying how it fails instead of ending the run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+import sys
+import tempfile
+import time
+
+from custom_components.victron_mk3.vebus_mk3 import Mk3Client, Mk3Error, Sampler
+from custom_components.victron_mk3.vebus_mk3.simulator import PROFILES, Mk3Device, Simulator, make_model
+
+from .link import BYTES_PER_SECOND, Row
+
+CYCLES = 10
+FIRST_SAMPLE_TIMEOUT = 15.0  # as long as Home Assistant's setup waits for it
+CYCLES_TIMEOUT = 30.0
+TARGET = "cycle ≤ 1.15× bound"
+
+
+def turnaround(profile: str, payloads: list[bytes]) -> float:
+    """The device's own thinking time for these requests, on a fresh model of ``profile``."""
+    device = Mk3Device(make_model(profile))
+    return sum(device.handle(p).turnaround for p in payloads)
+
+
+def request_names(payloads: list[bytes]) -> str:
+    """``F00 F01 Z30 L``: letter and first data byte of each request."""
+    return " ".join(chr(p[1]) + p[2:3].hex() for p in payloads if len(p) >= 2)
+
+
+async def _wait_cycles(sampler: Sampler, count: int, run: asyncio.Task[None]) -> None:
+    async with asyncio.timeout(CYCLES_TIMEOUT):
+        while sampler.stats.cycles < count:
+            if run.done():
+                run.result()  # raises the sampler's error
+                raise Mk3Error("sampling stopped")
+            await asyncio.sleep(0.005)
+
+
+async def measure_profile(profile: str) -> str:
+    """One row's value for ``profile``; raises on failure (the caller words it)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        sim = Simulator(link=str(Path(tmp) / "tty"), paced=True, time_scale=0.0, profile=profile)
+        async with sim:
+            client = Mk3Client(sim.url)
+            sampler = Sampler(client, slow_interval=3600)
+            first: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            sampler.add_listener(lambda _status: None if first.done() else first.set_result(None))
+            started = time.monotonic()
+            await client.connect()
+            run = asyncio.create_task(sampler.run())
+            try:
+                await asyncio.wait(
+                    {first, run}, timeout=FIRST_SAMPLE_TIMEOUT, return_when=asyncio.FIRST_COMPLETED
+                )
+                if not first.done() and not run.done():
+                    raise Mk3Error(
+                        f"no complete sample within {FIRST_SAMPLE_TIMEOUT:.0f} s"
+                        f" ({client.stats.requests} requests, {client.stats.timeouts} unanswered)"
+                    )
+                if run.done():
+                    run.result()
+                    raise Mk3Error("sampling stopped before a complete sample")
+                to_first = time.monotonic() - started
+                before_first = f"{client.stats.requests} requests, {client.stats.timeouts} unanswered"
+                # Settle one full cycle, then count CYCLES of them.
+                await _wait_cycles(sampler, sampler.stats.cycles + 1, run)
+                sim.clear_received()
+                sent, received = client.stats.bytes_sent, client.stats.bytes_received
+                cycles, started = sampler.stats.cycles, time.monotonic()
+                await _wait_cycles(sampler, cycles + CYCLES, run)
+                cycle = (time.monotonic() - started) / CYCLES
+                wire = (client.stats.bytes_sent - sent + client.stats.bytes_received - received) / CYCLES
+                requests = list(sim.received)
+            finally:
+                run.cancel()
+                await asyncio.gather(run, return_exceptions=True)
+                await client.close()
+    bound = wire / BYTES_PER_SECOND + turnaround(profile, requests) / CYCLES
+    per_cycle = requests[: max(1, round(len(requests) / CYCLES))]
+    return (
+        f"first complete sample {to_first:.2f} s ({before_first});"
+        f" cycle {cycle * 1000:.0f} ms / bound {bound * 1000:.0f} ms"
+        f" = {cycle / bound:.2f}× ({request_names(per_cycle)})"
+    )
+
+
+async def measure_profiles(rows: list[Row]) -> None:
+    for name, profile in PROFILES.items():
+        print(f"bench: profile {name}", file=sys.stderr)
+        try:
+            value = await measure_profile(name)
+        except TimeoutError:
+            value = f"fails: fewer than {CYCLES} cycles in {CYCLES_TIMEOUT:.0f} s"
+        except Exception as err:  # an honest row, whatever the library raises
+            value = f"fails: {type(err).__name__}: {err}"
+        rows.append(Row(f"profile {name} ({profile.description})", value, TARGET))
