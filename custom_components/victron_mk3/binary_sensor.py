@@ -13,7 +13,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import VictronMk3ConfigEntry
 from .entity import VictronMk3Entity
-from .models import VictronMk3Data, mains_present
+from .models import VictronMk3Data
 from .vebus_mk3 import DeviceState, Led
 from .vebus_mk3.status import LEDS, ac_part
 
@@ -57,7 +57,7 @@ def _indicator(
 
 
 def _mains_present(data: VictronMk3Data) -> bool | None:
-    return mains_present(data.status)
+    return data.status.mains_present
 
 
 BINARY_SENSORS: tuple[VictronMk3BinarySensorEntityDescription, ...] = (

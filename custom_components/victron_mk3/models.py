@@ -61,18 +61,6 @@ def indicator_names(leds: Led) -> str:
     return "|".join(names) or "none"
 
 
-# Mains voltage above this on any phase counts as "mains present": below any nominal mains
-# (100-240 V), above what an open input reads.
-MAINS_PRESENT_VOLTAGE = 80.0
-
-
-def mains_present(status: DeviceStatus) -> bool | None:
-    """True while any phase sees AC input voltage; None while no phase was read."""
-    if not status.ac:
-        return None
-    return any(info.mains_voltage >= MAINS_PRESENT_VOLTAGE for info in status.ac.values())
-
-
 def state_signature(status: DeviceStatus) -> tuple[object, ...]:
     """Everything discrete an automation may wait for; a change is published at once."""
     config = status.config
@@ -83,7 +71,7 @@ def state_signature(status: DeviceStatus) -> tuple[object, ...]:
         config.current_limit if config is not None else None,
         status.charge_stage,
         status.interface_flags,
-        mains_present(status),
+        status.mains_present,
         tuple(sorted(status.ac)),
     )
 

@@ -204,16 +204,21 @@ def test_capability_verdicts_and_retries() -> None:
     first = capability.checked_at
     assert not capability.due(first + 1)
     assert capability.due(first + capabilities.FIRST_RETRY_AFTER)
+    # Still no answer: asked half as often each time, down to RETRY_AFTER.
+    assert capability.unanswered("no answer to F2")
+    assert capability.retry_after == 2 * capabilities.FIRST_RETRY_AFTER
+    for _ in range(6):
+        capability.unanswered("no answer to F2")
+    assert capability.retry_after == capabilities.RETRY_AFTER
     capability.answered()
     assert capability.support is Support.SUPPORTED
-    # Once answered, one lost exchange is noise; two in a row are not.
-    assert not capability.unanswered("lost once")
+    # Once answered, a lost exchange or two is noise; three in a row are not.
+    for _ in range(capabilities.NOT_ANSWERING_AFTER - 1):
+        assert not capability.unanswered("lost")
     assert capability.support is Support.SUPPORTED
-    assert capability.unanswered("lost twice")
+    assert capability.unanswered("lost again")
     assert capability.support is Support.NOT_ANSWERING
-    later = capability.checked_at
-    assert later is not None
-    assert not capability.due(later + capabilities.FIRST_RETRY_AFTER)
-    assert capability.due(later + capabilities.RETRY_AFTER)
+    assert capability.retry_after == capabilities.FIRST_RETRY_AFTER
     capability.refused("0x90")
     assert capability.support is Support.UNSUPPORTED
+    assert capability.retry_after == capabilities.RETRY_AFTER

@@ -12,13 +12,14 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 import time
 
-# A capability that is unsupported or stopped answering is asked again after this long ...
-RETRY_AFTER = 300.0
-# ... except right after the first try on a connection, which noise alone can fail.
+# A capability that stopped answering is asked again after FIRST_RETRY_AFTER, then after twice
+# as long each time it still does not answer, up to RETRY_AFTER; an unsupported one after
+# RETRY_AFTER (and after every reconnect).
 FIRST_RETRY_AFTER = 30.0
-# Unanswered attempts in a row (each already retried once by the client) before a feature
-# that did answer counts as not answering: one lost exchange on a noisy line is not enough.
-NOT_ANSWERING_AFTER = 2
+RETRY_AFTER = 300.0
+# Unanswered exchanges in a row (each already retried once by the client) before a feature
+# that did answer counts as not answering: a noisy line loses one or two now and then.
+NOT_ANSWERING_AFTER = 3
 
 
 class Support(StrEnum):
@@ -73,11 +74,12 @@ class Capability:
         self.misses += 1
         if self.support is Support.SUPPORTED and self.misses < NOT_ANSWERING_AFTER:
             return False
-        # Never answered: not asked every cycle (a missing feature would cost a timeout each
-        # time), but soon again in case noise took the first answer.
-        first = self.support is Support.UNKNOWN
+        # Not asked every cycle any more (each try costs a timeout), but soon again in case
+        # noise took the answers, then less and less often.
+        again = self.support is Support.NOT_ANSWERING
+        retry_after = min(2 * self.retry_after, RETRY_AFTER) if again else FIRST_RETRY_AFTER
         self._verdict(Support.NOT_ANSWERING, reason, misses=self.misses)
-        self.retry_after = FIRST_RETRY_AFTER if first else RETRY_AFTER
+        self.retry_after = retry_after
         return True
 
     def _verdict(self, support: Support, reason: str, *, misses: int = 0) -> None:

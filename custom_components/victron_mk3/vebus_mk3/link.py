@@ -53,7 +53,7 @@ DEFAULT_RETRIES = 1
 WINMON_SUSPICION = 3
 # No retry once the link has been silent this long: the device is not answering at all,
 # and a retry would only delay noticing it.
-RETRY_WHILE_SILENT_BELOW = 0.9
+RETRY_WHILE_SILENT_BELOW = 0.6
 
 FrameListener = Callable[[bytes], None]
 LinkListener = Callable[["LinkEvent"], None]
@@ -88,6 +88,8 @@ class Mk3Link:
         self._pending: tuple[Request[object], asyncio.Future[object]] | None = None
         self._unanswered = 0
         self._versions_since_first_unanswered = 0
+        self._garbage_at_first_unanswered = 0
+        self._asking_since = 0.0
         self._idle = False
         self._idle_timer: asyncio.TimerHandle | None = None
         self._frame_listeners: list[FrameListener] = []
@@ -106,9 +108,18 @@ class Mk3Link:
         """True while the port is open."""
         return self._protocol is not None
 
+    def _last_byte_at(self) -> float:
+        last = self.last_frame_at or 0.0
+        return max(last, self._protocol.last_data_at) if self._protocol is not None else last
+
     def silent_for(self) -> float:
-        """Seconds since the last checksum-valid frame (or since the port was opened)."""
-        return time.monotonic() - (self.last_frame_at or 0.0)
+        """Seconds the device has been asked without sending a byte of any kind.
+
+        Any byte counts, corrupted or not: a noisy line still carries the device's replies, a
+        sleeping device (or a cut cable) sends nothing at all. Time spent not asking (a pause
+        between cycles) does not count: only silence while a request is waiting does.
+        """
+        return time.monotonic() - max(self._last_byte_at(), self._asking_since)
 
     @property
     def idle(self) -> bool:
@@ -205,12 +216,21 @@ class Mk3Link:
         return await self._exchange(request)
 
     def _winmon_suspected(self) -> bool:
-        """Short commands keep going unanswered although the interface sends its version frames."""
+        """Short commands keep going unanswered although the interface sends its version frames.
+
+        Not on a noisy line: there the decoder throws bytes away while replies go missing, and
+        the recovery frame would be sent for nothing.
+        """
         return (
             self._unanswered >= WINMON_SUSPICION
             and self._versions_since_first_unanswered > 0
             and self._protocol is not None
+            and self._garbage() == self._garbage_at_first_unanswered
         )
+
+    def _garbage(self) -> int:
+        stats = self.decoder_stats
+        return stats.bad_checksums + stats.skipped_bytes
 
     async def _recover_from_winmon(self) -> None:
         # VictronConnect can leave the MK3 in its long-frame mode, deaf to short commands.
@@ -238,6 +258,8 @@ class Mk3Link:
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._pending = (request, future)  # type: ignore[assignment]
         self.stats.requests += 1
+        if self._asking_since <= self._last_byte_at():
+            self._asking_since = time.monotonic()  # the first request the device owes an answer
         try:
             try:
                 protocol.send(request.payload)
@@ -248,6 +270,7 @@ class Mk3Link:
         except TimeoutError:
             if self._unanswered == 0:
                 self._versions_since_first_unanswered = 0
+                self._garbage_at_first_unanswered = self._garbage()
             self._unanswered += 1
             self.stats.timeouts += 1
             self._record(LinkEvent("timeout", request.name))

@@ -3,8 +3,8 @@
 The 8-bit checksum lets about one in 256 corrupted frames through, and the plausibility
 ranges catch most but not all of them. A measurement published as the median of the last
 three samples ignores any single bad frame; a genuine step shows after its second sample.
-States (LEDs, device state, switches) are confirmed by the sampler's immediate re-read and
-pass through unchanged.
+States (LEDs, device state, switches, mains present) are confirmed by the sampler's immediate
+re-read and pass through unchanged.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from dataclasses import fields, replace
 import statistics
 from typing import Any, TypeVar
 
-from .status import DeviceStatus
+from .messages import ACInfo
+from .status import MAINS_PRESENT_VOLTAGE, DeviceStatus
 
 WINDOW = 3
 
@@ -50,10 +51,16 @@ def robust_status(window: Sequence[DeviceStatus]) -> DeviceStatus:
     changes: dict[str, Any] = {}
     if latest.dc is not None:
         changes["dc"] = _median_model(latest.dc, [status.dc for status in recent])
-    changes["ac"] = {
-        phase: _median_model(ac, [status.ac.get(phase) for status in recent])
-        for phase, ac in latest.ac.items()
-    }
+    ac: dict[int, ACInfo] = {}
+    for phase, newest in latest.ac.items():
+        median = _median_model(newest, [status.ac.get(phase) for status in recent])
+        # Mains lost or back is a state the sampler confirmed with a second frame: it shows at
+        # once, not after the median has caught up.
+        crossed = (median.mains_voltage >= MAINS_PRESENT_VOLTAGE) != (
+            newest.mains_voltage >= MAINS_PRESENT_VOLTAGE
+        )
+        ac[phase] = newest if crossed else median
+    changes["ac"] = ac
     ram: dict[int, float | None] = {}
     for var_id, value in latest.ram.items():
         history = [status.ram.get(var_id) for status in recent]

@@ -48,10 +48,10 @@ SLOW_INTERVAL = 10.0
 # A real MK3 needs about 0.4 s per cycle at 2400 baud, so this floor never delays it; it
 # only keeps a link with no speed limit (an unpaced simulator) from spinning the CPU.
 MIN_CYCLE = 0.25
-# A core request failed and no valid frame arrived for this long: asleep or unplugged.
-# Two lost replies in a row on a noisy line stay below it; a silent device passes it
-# within one more request, so a sleep is noticed in about two seconds.
-LINK_DOWN_AFTER = 1.5
+# A core request failed and not a byte arrived for this long: asleep or the cable cut. A noisy
+# line keeps delivering (corrupted) bytes, so noise does not pass it; a silent device passes it
+# within three request timeouts, so a sleep is noticed in about 1.5 s.
+LINK_DOWN_AFTER = 1.2
 # A command's read-back is asked this often before the command counts as unconfirmed.
 READ_BACK_ATTEMPTS = 3
 
@@ -71,7 +71,7 @@ class SamplerStats:
 
 
 class LinkDownError(NoAnswerError):
-    """No valid frame for ``LINK_DOWN_AFTER`` seconds while the core went unanswered."""
+    """Nothing received for ``LINK_DOWN_AFTER`` seconds while the core went unanswered."""
 
 
 class Sampler:
@@ -221,7 +221,8 @@ class Sampler:
                 ac_part(1),
                 functools.partial(client.get_ac, 1),
                 lambda ac: {"ac": {**self._current().ac, 1: ac}},
-                lambda s: s.device_state,
+                # Mains lost or back is a state automations wait for, like the device state.
+                lambda s: (s.device_state, s.mains_present),
             )
             return
         ac = await self._optional(PHASE_FEATURES[phase], functools.partial(client.get_ac, phase))
@@ -304,7 +305,7 @@ class Sampler:
         except NoAnswerError as err:
             silent_for = self.client.silent_for()
             if silent_for >= self.link_down_after:
-                raise LinkDownError(f"{err}; no valid frame for {silent_for:.1f} s") from err
+                raise LinkDownError(f"{err}; nothing received for {silent_for:.1f} s") from err
             self.stats.lost_replies += 1
             return None
 
@@ -357,6 +358,8 @@ class Sampler:
         if key(replace(self._current(), **changes)) != candidate:
             return  # the two replies disagree: keep the old state, the next cycle asks again
         self._update(part, **changes)
+        # Published now, not at the end of the cycle: the slow reads below take a second.
+        self._publish(self._current())
         if part != CONFIG:
             # The panel's mode and limits live in the slow config frame: a state change is
             # the moment they are most likely to have changed too.

@@ -29,6 +29,9 @@ FLAGS = "flags"
 CHARGE = "charge"
 SOC = "soc"
 FIRMWARE = "firmware"
+# Mains voltage above this on any phase counts as "mains present": below any nominal mains
+# (100-240 V), above what an open input reads.
+MAINS_PRESENT_VOLTAGE = 80.0
 # Parts read once per slow cadence: they may be older than the fast ones.
 SLOW_PARTS = frozenset({CONFIG, FLAGS, CHARGE, SOC})
 
@@ -58,6 +61,13 @@ class DeviceStatus:
         """VE.Bus state as reported with phase L1; None when unknown or not read."""
         ac = self.ac.get(1)
         return ac.device_state if ac is not None else None
+
+    @property
+    def mains_present(self) -> bool | None:
+        """True while any phase sees AC input voltage; None while no phase was read."""
+        if not self.ac:
+            return None
+        return any(info.mains_voltage >= MAINS_PRESENT_VOLTAGE for info in self.ac.values())
 
     @property
     def state_of_charge(self) -> float | None:

@@ -46,6 +46,11 @@ class Mk3Protocol(asyncio.Protocol):
         self._last_data = 0.0
         self.decoder = FrameDecoder()
 
+    @property
+    def last_data_at(self) -> float:
+        """Loop time (monotonic) of the last bytes received, valid frame or not."""
+        return self._last_data
+
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.WriteTransport)
         self._transport = transport
