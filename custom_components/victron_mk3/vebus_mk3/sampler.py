@@ -24,6 +24,7 @@ from .client import Mk3Client
 from .commands import CommandQueue, Write
 from .const import RamVar
 from .exceptions import Mk3Error, NoAnswerError, NotConnectedError, UnsupportedError
+from .link import RETRY_WHILE_SILENT_BELOW
 from .standby import StandbyKeeper
 from .status import (
     CHARGE,
@@ -104,6 +105,7 @@ class Sampler:
         self._published_once = False
         self._slow_due = 0.0
         self._connection = 0
+        self._core_silent = False
 
     # ---- public API ----------------------------------------------------------
 
@@ -172,6 +174,7 @@ class Sampler:
             self.capabilities.retry_all()
             self._connection = self.client.connections
         self.standby.restart()
+        self._core_silent = False
         try:
             # The interface only sends its version unasked while idle, which sampling never is.
             await self._core(self.client.get_version)
@@ -297,7 +300,7 @@ class Sampler:
         """A part every device has: a lost reply skips it, a silent link ends the run."""
         await self._run_commands()
         try:
-            return await read()
+            value = await read()
         except UnsupportedError as err:
             _LOGGER.debug("%s: core request refused: %s", self.client.url, err)
             self.stats.lost_replies += 1
@@ -307,11 +310,18 @@ class Sampler:
             if silent_for >= self.link_down_after:
                 raise LinkDownError(f"{err}; nothing received for {silent_for:.1f} s") from err
             self.stats.lost_replies += 1
+            # The whole exchange went by without a byte: until a core part answers again, skip
+            # the optional ones, so that a sleeping device is noticed one request sooner.
+            self._core_silent = silent_for >= RETRY_WHILE_SILENT_BELOW
             return None
+        self._core_silent = False
+        return value
 
     async def _optional(self, feature: Feature, read: Callable[[], Awaitable[_T]]) -> _T | None:
         """A part the device may lack: failures mark the capability, never the link."""
         await self._run_commands()
+        if self._core_silent:
+            return None  # not a verdict on the feature: the device said nothing at all
         capability = self.capabilities[feature]
         try:
             value = await read()
