@@ -4,9 +4,11 @@ Each cycle reads the core (LEDs, DC, AC of L1) and what the device has shown it 
 (other phases, power variables); the config frame, flags, charge stage and state of charge
 come on a slow cadence, the Multi's firmware once. A failure costs its own part, not the
 link: a lost reply leaves that part's previous value (with its old time), a feature the
-device refuses or never answers is recorded in ``capabilities`` and asked again later. The
-link counts as down only when a core request fails and nothing valid has arrived for
-``link_down_after`` seconds. Commands (S, H, W) jump the queue; their confirming read follows.
+device refuses or never answers is recorded in ``capabilities`` and asked again later. A
+changed state (LEDs, device state, mains present, config) is read twice before it counts and
+is published at once. The link counts as down only when a core request fails and not a byte
+arrived for ``link_down_after`` seconds while it was asked. Commands (S, H, W) jump the queue;
+their confirming read follows.
 """
 
 from __future__ import annotations
