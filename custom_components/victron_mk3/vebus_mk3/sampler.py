@@ -15,7 +15,7 @@ import asyncio
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 import contextlib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 import functools
 import logging
 import time
@@ -38,6 +38,7 @@ from .status import (
     SOC,
     DeviceStatus,
     ac_part,
+    evolve,
 )
 
 _LOGGER = logging.getLogger(__package__)
@@ -368,7 +369,7 @@ class Sampler:
             return
         changes = changes_of(value)
         current = self._current()
-        previous, candidate = key(current), key(replace(current, **changes))
+        previous, candidate = key(current), key(evolve(current, **changes))
         if previous is None or candidate == previous:
             self._update(part, **changes)
             return
@@ -377,7 +378,7 @@ class Sampler:
         if again is None:
             return
         changes = changes_of(again)
-        if key(replace(self._current(), **changes)) != candidate:
+        if key(evolve(self._current(), **changes)) != candidate:
             return  # the two replies disagree: keep the old state, the next cycle asks again
         self._update(part, **changes)
         if part != CONFIG:
@@ -438,7 +439,8 @@ class Sampler:
     def _update(self, part: str, **changes: Any) -> None:
         now = time.monotonic()
         current = self._current()
-        self.latest = replace(current, taken_at=now, read_at={**current.read_at, part: now}, **changes)
+        # evolve, not dataclasses.replace: this runs several times per cycle (CPU on a Pi).
+        self.latest = evolve(current, taken_at=now, read_at={**current.read_at, part: now}, **changes)
 
     def _publish_if_complete(self) -> None:
         status = self._current()
