@@ -28,7 +28,7 @@ BYTE_TIME = 10 / BAUDRATE
 # A partial frame still this many bytes short is read again only once they can have arrived.
 DEFER_MIN_BYTES = 2
 # Waiting a little past the computed end catches the last byte in the same read.
-DEFER_SLACK = 0.002
+DEFER_SLACK = 0.0005
 # Deferring costs a pause, a resume and a timer: it pays only when the port hands over about a
 # byte per read (an adapter with a 16 ms latency timer already delivers ~4 bytes per read, and
 # its chunks arrive later than the wire time says, so deferring there adds wake-ups).
