@@ -55,6 +55,8 @@ class FrameDecoder:
 
     def __init__(self) -> None:
         self._buffer = bytearray()
+        # Size of the frame at the head of the buffer once its length byte is known, else 0.
+        self._head_size = 0
         self.stats = DecoderStats()
 
     @property
@@ -62,9 +64,17 @@ class FrameDecoder:
         """Bytes held back waiting for the rest of a frame."""
         return len(self._buffer)
 
+    @property
+    def missing(self) -> int:
+        """Bytes the frame at the head of the buffer still lacks (0 with nothing pending)."""
+        return self._head_size - len(self._buffer) if self._buffer else 0
+
     def feed(self, data: bytes) -> list[bytes]:
         """Add received bytes; return the payloads of all complete frames."""
-        self._buffer += data
+        buffer = self._buffer
+        buffer += data
+        if len(buffer) < self._head_size:
+            return []  # the head frame is still incomplete: nothing to look at yet
         return self._drain()
 
     def discard_stalled(self) -> list[bytes]:
@@ -82,11 +92,13 @@ class FrameDecoder:
 
     def _skip(self, count: int) -> None:
         del self._buffer[:count]
+        self._head_size = 0
         self.stats.skipped_bytes += count
 
     def _drain(self) -> list[bytes]:
         payloads: list[bytes] = []
         buffer = self._buffer
+        self._head_size = 0
         while buffer:
             length = buffer[0] & ~LED_APPENDED
             if not 0 < length <= MAX_PAYLOAD_LENGTH:
@@ -94,6 +106,7 @@ class FrameDecoder:
                 continue
             size = length + 2 + (LED_BYTES if buffer[0] & LED_APPENDED else 0)
             if len(buffer) < size:
+                self._head_size = size
                 break
             if (sum(buffer[:size]) & 0xFF) != 0:
                 self.stats.bad_checksums += 1

@@ -5,26 +5,43 @@ ranges catch most but not all of them. A measurement published as the median of 
 three samples ignores any single bad frame; a genuine step shows after its second sample.
 States (LEDs, device state, switches, mains present) are confirmed by the sampler's immediate
 re-read and pass through unchanged.
+
+This runs for every sample (several per second, on a Raspberry Pi): field names are looked
+up once per model class and the median of a handful of numbers is taken by sorting them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import fields, replace
-import statistics
+from dataclasses import fields
 from typing import Any, TypeVar
 
 from .messages import ACInfo
-from .status import MAINS_PRESENT_VOLTAGE, DeviceStatus
+from .status import MAINS_PRESENT_VOLTAGE, DeviceStatus, evolve
 
 WINDOW = 3
 
 _M = TypeVar("_M")
 
 
+_FIELD_NAMES: dict[type[Any], tuple[str, ...]] = {}
+
+
+def _field_names(model_type: type[Any]) -> tuple[str, ...]:
+    names = _FIELD_NAMES.get(model_type)
+    if names is None:
+        names = _FIELD_NAMES[model_type] = tuple(field.name for field in fields(model_type))
+    return names
+
+
 def _median_of(values: Sequence[Any]) -> Any:
-    numbers = [value for value in values if isinstance(value, float)]
-    return statistics.median(numbers) if numbers else None
+    """The median of the floats among ``values`` (as ``statistics.median``); None without any."""
+    numbers = sorted(value for value in values if isinstance(value, float))
+    count = len(numbers)
+    if not count:
+        return None
+    middle = count // 2
+    return numbers[middle] if count % 2 else (numbers[middle - 1] + numbers[middle]) / 2
 
 
 def _median_model(latest: _M, history: Sequence[_M | None]) -> _M:
@@ -33,13 +50,15 @@ def _median_model(latest: _M, history: Sequence[_M | None]) -> _M:
     if len(present) < WINDOW:
         return latest
     changes: dict[str, Any] = {}
-    for field in fields(latest):  # type: ignore[arg-type]
-        if not isinstance(getattr(latest, field.name), float):
+    model_type: type[Any] = type(latest)
+    for name in _field_names(model_type):
+        value = getattr(latest, name)
+        if not isinstance(value, float):
             continue  # states and counts stay as the newest reply says
-        median = _median_of([getattr(model, field.name) for model in present])
-        if median is not None and median != getattr(latest, field.name):
-            changes[field.name] = median
-    return replace(latest, **changes) if changes else latest  # type: ignore[type-var]
+        median = _median_of([getattr(model, name) for model in present])
+        if median is not None and median != value:
+            changes[name] = median
+    return evolve(latest, **changes) if changes else latest
 
 
 def robust_status(window: Sequence[DeviceStatus]) -> DeviceStatus:
@@ -66,4 +85,4 @@ def robust_status(window: Sequence[DeviceStatus]) -> DeviceStatus:
         history = [status.ram.get(var_id) for status in recent]
         ram[var_id] = value if value is None or None in history else _median_of(history)
     changes["ram"] = ram
-    return replace(latest, **changes)
+    return evolve(latest, **changes)

@@ -8,8 +8,9 @@ time, and ``without_stale`` drops the parts that are too old to show.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 import time
+from typing import Any, TypeVar
 
 from .capabilities import Capabilities
 from .client import Mk3Client
@@ -36,9 +37,29 @@ MAINS_PRESENT_VOLTAGE = 80.0
 SLOW_PARTS = frozenset({CONFIG, FLAGS, CHARGE, SOC})
 
 
+_AC_PARTS = {phase: f"ac{phase}" for phase in range(1, MAX_PHASES + 1)}
+
+
 def ac_part(phase: int) -> str:
     """Name of the AC part of one phase."""
-    return f"ac{phase}"
+    return _AC_PARTS.get(phase) or f"ac{phase}"
+
+
+_S = TypeVar("_S")
+
+
+def evolve(model: _S, **changes: Any) -> _S:
+    """``dataclasses.replace`` for the frozen models here, without running ``__init__``.
+
+    Several per sample on a Raspberry Pi: ``replace`` rebuilds every field through the
+    frozen ``__setattr__``; copying the instance dict is a fraction of that. Only for
+    dataclasses without ``__post_init__`` and without slots (all models of this library).
+    """
+    new = object.__new__(type(model))
+    state = new.__dict__
+    state.update(model.__dict__)
+    state.update(changes)
+    return new
 
 
 @dataclass(frozen=True)
@@ -102,9 +123,11 @@ class DeviceStatus:
         """The parts read within their window (slow parts have the longer one)."""
         now = time.monotonic() if now is None else now
         return frozenset(
-            part
-            for part, read in self.read_at.items()
-            if now - read <= (slow_window if part in SLOW_PARTS else fast_window)
+            [
+                part
+                for part, read in self.read_at.items()
+                if now - read <= (slow_window if part in SLOW_PARTS else fast_window)
+            ]
         )
 
     def without_stale(self, fresh: frozenset[str]) -> DeviceStatus:
@@ -125,7 +148,7 @@ class DeviceStatus:
             changes["interface_flags"] = None
         if self.charge_stage is not None and CHARGE not in fresh:
             changes["charge_stage"] = None
-        return replace(self, **changes) if changes else self  # type: ignore[arg-type]
+        return evolve(self, **changes) if changes else self
 
 
 class StatusReader:
