@@ -203,7 +203,7 @@ def test_capability_verdicts_and_retries() -> None:
     assert capability.checked_at is not None
     first = capability.checked_at
     assert not capability.due(first + 1)
-    assert capability.due(first + capabilities.FIRST_RETRY_AFTER)
+    assert capability.due(first + capabilities.FIRST_RETRY_AFTER + 0.001)
     # Still no answer: asked half as often each time, down to RETRY_AFTER.
     assert capability.unanswered("no answer to F2")
     assert capability.retry_after == 2 * capabilities.FIRST_RETRY_AFTER
