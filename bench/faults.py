@@ -86,7 +86,8 @@ def true_states(model: MultiplusModel) -> dict[str, Truth]:
         ),
         "ac_input_voltage": _at_resolution(centi, phase.mains_voltage),
         "ac_input_current": _at_resolution(signed_centi, phase.mains_current),
-        "ac_input_frequency": _frequency(RAM_VARS[RamVar.MAINS_PERIOD], phase.mains_frequency),
+        # The integration publishes frequencies at 0.01 Hz (a period step is finer than that).
+        "ac_input_frequency": round(_frequency(RAM_VARS[RamVar.MAINS_PERIOD], phase.mains_frequency), 2),
         "ac_output_voltage": _at_resolution(centi, phase.output_voltage),
         "ac_output_power": _at_resolution(RAM_VARS[RamVar.OUTPUT_POWER], phase.output_power),
         "device_state": flows.state.name.lower(),

@@ -109,6 +109,7 @@ class Sampler:
         self._slow_due = 0.0
         self._connection = 0
         self._core_silent = False
+        self._slow_after_next_pass = False
 
     # ---- public API ----------------------------------------------------------
 
@@ -210,7 +211,10 @@ class Sampler:
             powers = await self._optional(Feature.POWER, lambda: client.read_ram(POWER_VARS))
             if self._all_supported(powers, Feature.POWER):
                 self._update(POWER, ram={**self._current().ram, **powers})
-        if time.monotonic() >= self._slow_due:
+        if self._slow_after_next_pass:
+            self._slow_after_next_pass = False
+            self._slow_due = 0.0
+        elif time.monotonic() >= self._slow_due:
             await self._read_slow()
         if self._due(Feature.FIRMWARE_VERSION) and self._current().firmware_version is None:
             version = await self._optional(Feature.FIRMWARE_VERSION, client.get_firmware_version)
@@ -360,7 +364,7 @@ class Sampler:
         changes = changes_of(value)
         current = self._current()
         previous, candidate = key(current), key(evolve(current, **changes))
-        if previous is None or candidate == previous:
+        if part not in current.read_at or previous is None or candidate == previous:
             self._update(part, **changes)
             return
         self.stats.confirm_reads += 1
@@ -371,12 +375,14 @@ class Sampler:
         if key(evolve(self._current(), **changes)) != candidate:
             return  # the two replies disagree: keep the old state, the next cycle asks again
         self._update(part, **changes)
-        # Published now, not at the end of the cycle: the slow reads below take a second.
+        # Published now, not at the end of the cycle.
         self._publish(self._current())
         if part != CONFIG:
-            # The panel's mode and limits live in the slow config frame: a state change is
-            # the moment they are most likely to have changed too.
-            self.request_slow_read()
+            # The panel's mode and limits live in the slow config frame: a state change is the
+            # moment they are most likely to have changed too. Read after one more pass over
+            # the fast parts, whose states (LEDs) changed with it and would otherwise wait for
+            # the config frame's second.
+            self._slow_after_next_pass = True
 
     # ---- commands ------------------------------------------------------------------
 
