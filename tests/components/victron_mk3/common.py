@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+import time
 
 from homeassistant.core import HomeAssistant
 
@@ -36,9 +37,15 @@ async def unplug(simulator: SimulatorThread, client: Mk3Client) -> None:
 
 
 async def fresh_reading(hass: HomeAssistant, coordinator: VictronMk3Coordinator) -> None:
-    """Let the sampler read everything anew (config frame included), then publish it."""
-    coordinator.sampler.request_slow_read()
-    cycles = coordinator.sampler.stats.cycles
-    await wait_until(lambda: coordinator.sampler.stats.cycles >= cycles + 2)
+    """Let the sampler read everything anew (config frame included), then publish it.
+
+    Measurements are medians of the last three samples: two samples after the slow read.
+    """
+    sampler = coordinator.sampler
+    asked = time.monotonic()
+    sampler.request_slow_read()
+    await wait_until(lambda: sampler.latest is not None and sampler.latest.read_at.get("config", 0) > asked)
+    cycles = sampler.stats.cycles
+    await wait_until(lambda: sampler.stats.cycles >= cycles + 2)
     await coordinator.async_refresh()
     await hass.async_block_till_done()
