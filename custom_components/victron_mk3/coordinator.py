@@ -168,7 +168,11 @@ class VictronMk3Coordinator(DataUpdateCoordinator[VictronMk3Data]):
         self._window.append(status)
         robust = self._robust = robust_status(self._window)
         for listener in list(self._sample_listeners):
-            listener(robust)
+            try:
+                listener(robust)
+            except Exception:
+                # One listener's bug must not stop publishing (or the other listeners).
+                LOGGER.exception("%s: sample listener failed", self.client.url)
         if self._first_result is not None and not self._first_result.done():
             self._first_result.set_result(None)
             return
