@@ -271,6 +271,18 @@ async def test_winmon_mode_is_detected_and_recovered(
     assert sim.model.current_limit == pytest.approx(16.0)
 
 
+async def test_winmon_recovery_whose_own_reply_is_lost_still_recovers(sim: Simulator, client: Mk3Client) -> None:
+    """The init frame's reply lost on a busy line: the interface left the mode all the same."""
+    sim.version_interval = 0.2
+    sim.model.winmon_mode = True
+    with pytest.raises(NoAnswerError):
+        await client.get_leds()
+    sim.faults.drop_next = 1  # in long-frame mode only the init frame is answered: this drops it
+    leds = await client.get_leds()
+    assert leds.on == sim.model.flows().leds_on
+    assert [e.kind for e in client.events if e.kind.startswith("winmon")] == ["winmon_recovered"]
+
+
 async def test_winmon_recovery_carries_the_last_state_and_limit(sim: Simulator, client: Mk3Client) -> None:
     """Firmware that ignores the do-not-forward flag applies the recovery frame's state and limit:
     they are the ones the device already had, so neither mode nor limit changes."""

@@ -7,6 +7,7 @@ watches the port, serialises requests and matches each reply to the one waiting 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -203,7 +204,15 @@ class Mk3Link:
                 if not self._winmon_suspected():
                     raise
                 await self._recover_from_winmon()
-                return await self._exchange(request)
+                try:
+                    result = await self._exchange(request)
+                except NoAnswerError:
+                    self._record(LinkEvent("winmon_recovery_failed"))
+                    raise
+                # Recovered means short commands are answered again: the init frame's own
+                # reply may be lost to a busy line, the interface has left the mode all the same.
+                self._record(LinkEvent("winmon_recovered"))
+                return result
 
     async def _exchange_with_retries(self, request: Request[T]) -> T:
         for _attempt in range(self.retries):
@@ -244,12 +253,8 @@ class Mk3Link:
         config = self.last_config
         state = remote_switch_state(config.switch_register) if config is not None else None
         limit = config.current_limit if config is not None else None
-        try:
+        with contextlib.suppress(NoAnswerError):
             await self._exchange(requests.winmon_recovery(state, limit))
-        except NoAnswerError:
-            self._record(LinkEvent("winmon_recovery_failed"))
-            raise
-        self._record(LinkEvent("winmon_recovered"))
 
     async def _exchange(self, request: Request[T]) -> T:
         protocol = self._protocol
