@@ -271,7 +271,9 @@ async def test_winmon_mode_is_detected_and_recovered(
     assert sim.model.current_limit == pytest.approx(16.0)
 
 
-async def test_winmon_recovery_whose_own_reply_is_lost_still_recovers(sim: Simulator, client: Mk3Client) -> None:
+async def test_winmon_recovery_whose_own_reply_is_lost_still_recovers(
+    sim: Simulator, client: Mk3Client
+) -> None:
     """The init frame's reply lost on a busy line: the interface left the mode all the same."""
     sim.version_interval = 0.2
     sim.model.winmon_mode = True

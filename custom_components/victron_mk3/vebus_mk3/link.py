@@ -7,9 +7,9 @@ watches the port, serialises requests and matches each reply to the one waiting 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections import deque
 from collections.abc import Callable
+import contextlib
 from dataclasses import dataclass, field
 import logging
 import time
