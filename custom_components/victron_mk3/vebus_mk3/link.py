@@ -41,6 +41,7 @@ from .messages import (
     remote_switch_state,
 )
 from .requests import Request
+from .timing import ReplyTimes
 from .uart import LinkStats, Mk3Protocol
 
 _LOGGER = logging.getLogger(__package__)
@@ -83,6 +84,7 @@ class Mk3Link:
         self.last_frame_at: float | None = None
         self.connections = 0  # ports opened so far: tells a reconnect from a resumed link
         self.last_config: ConfigInfo | None = None
+        self.reply_times = ReplyTimes()
         self._protocol: Mk3Protocol | None = None
         self._closed: asyncio.Event | None = None
         self._lock = asyncio.Lock()
@@ -146,6 +148,7 @@ class Mk3Link:
             raise PortInaccessibleError(f"cannot open {self.url}: {err}") from err
         self._protocol = protocol
         self.connections += 1
+        self.reply_times.clear()
         self.decoder_stats = protocol.decoder.stats
         self._closed = asyncio.Event()
         self._unanswered = 0
@@ -273,7 +276,16 @@ class Mk3Link:
                 protocol.send(request.payload)
             except (OSError, RuntimeError) as err:
                 raise LinkIOError(f"write to {self.url} failed: {err}") from err
+            sent_at = loop.time()
+            predicted = self.reply_times.predict(request.payload)
+            if predicted is not None and predicted < request.timeout:
+                protocol.expect_frame(predicted)
             result = await future
+            self.reply_times.learn(
+                request.payload,
+                loop.time() - sent_at,
+                complete_when_read=predicted is not None and protocol.expectation_met is True,
+            )
         except TimeoutError:
             if self._unanswered == 0:
                 self._versions_since_first_unanswered = 0

@@ -1,11 +1,14 @@
 """asyncio protocol that turns the byte stream into frame payloads, nothing more.
 
-At 2400 baud a USB-serial adapter with a short latency timer hands over every byte on its
-own: waking the event loop once per byte is what a sampling cycle spends most of its CPU on
-(on a Raspberry Pi, a wake-up costs about as much as parsing a frame). Once the length
-byte of a frame is in, the protocol knows how long the rest takes on the wire, so it stops
-reading until then and takes the rest in one read: about three wake-ups per frame instead of
-one per byte, and a frame is delivered at most ``DEFER_SLACK`` later than it would have been.
+Waking the event loop is what a sampling cycle spends most of its CPU on (measured: ~120 µs
+of CPU per wake-up on a small VM, more than parsing a frame). At 2400 baud a USB-serial adapter
+hands over a byte or a few at a time: one byte per read with a short latency timer, ~4 bytes
+every 16 ms with an FTDI chip's default one. Once the length byte of a frame is in, the protocol
+knows how long the rest takes on the wire, so it stops reading until then plus the port's
+delivery lag and takes the rest in one read: about two wake-ups per frame instead of one per
+chunk. The lag is learned: a read that still misses part of the frame raises it, every read that
+gets the whole frame lowers it a little (byte-wise ports settle near zero, FTDI ports near their
+latency timer).
 """
 
 from __future__ import annotations
@@ -29,10 +32,14 @@ BYTE_TIME = 10 / BAUDRATE
 DEFER_MIN_BYTES = 2
 # Waiting a little past the computed end catches the last byte in the same read.
 DEFER_SLACK = 0.0005
-# Deferring costs a pause, a resume and a timer: it pays only when the port hands over about a
-# byte per read (an adapter with a 16 ms latency timer already delivers ~4 bytes per read, and
-# its chunks arrive later than the wire time says, so deferring there adds wake-ups).
-DEFER_MAX_BYTES_PER_READ = 1.5
+# Bounds of the learned delivery lag: an FTDI latency timer is 16 ms by default (up to 255 ms
+# can be set; such a port is read as its chunks come, past LAG_MAX).
+LAG_MAX = 0.04
+# A read that still missed part of the frame raises the lag by this much.
+LAG_STEP = BYTE_TIME
+# A read that got the whole frame lowers the lag by this factor: it drifts down to the smallest
+# lag that works, paying a rare extra read to find it again.
+LAG_DECAY = 0.95
 
 
 @dataclass
@@ -72,7 +79,11 @@ class Mk3Protocol(asyncio.Protocol):
         # False when the transport cannot pause reading (then every chunk is read as it comes).
         self._can_defer = True
         self._resumed = False  # the next read is the one a deferral waited for
-        self._bytes_per_read = 1.0  # running average over reads that were not deferred
+        self._awaiting_reply = False  # that deferral waited for a whole reply (expect_frame)
+        # Whether the read that expect_frame waited for brought a whole frame; None until then.
+        self.expectation_met: bool | None = None
+        # How much later than its wire time the port hands over a frame's last byte (learned).
+        self.delivery_lag = DEFER_SLACK
         self.decoder = FrameDecoder()
 
     @property
@@ -91,17 +102,22 @@ class Mk3Protocol(asyncio.Protocol):
         stats = self._stats
         stats.bytes_received += len(data)
         stats.reads += 1
-        if self._resumed:
-            self._resumed = False
-        else:
-            self._bytes_per_read += (len(data) - self._bytes_per_read) * 0.2
         if _LOGGER.isEnabledFor(logging.DEBUG):
             _LOGGER.debug("<< %s", data.hex(" "))
         loop = self._loop or asyncio.get_running_loop()
         self._last_data = now = loop.time()
         decoder = self.decoder
+        completed = False
         for payload in decoder.feed(data):
+            completed = True
             self._frame_received(payload)
+        if self._resumed:
+            self._resumed = False
+            if self._awaiting_reply:
+                self._awaiting_reply = False
+                self.expectation_met = completed
+            else:
+                self._learn_lag(completed)
         if not decoder.pending:
             if self._stall_timer is not None:
                 self._cancel_stall_timer()
@@ -111,13 +127,40 @@ class Mk3Protocol(asyncio.Protocol):
             # really stalled.
             self._stall_timer = loop.call_at(now + STALL_TIMEOUT, self._stalled)
         missing = decoder.missing
-        if (
-            missing >= DEFER_MIN_BYTES
-            and self._bytes_per_read <= DEFER_MAX_BYTES_PER_READ
-            and self._can_defer
-            and self._resume_timer is None
-        ):
+        if missing >= DEFER_MIN_BYTES and self._can_defer and self._resume_timer is None:
             self._defer_reading(loop, now, missing)
+
+    def expect_frame(self, within: float) -> None:
+        """A whole reply is due in about ``within`` seconds: read nothing until then.
+
+        One wake-up for the whole reply instead of one for its first chunk and one for the
+        rest. ``expectation_met`` then tells whether that read brought a whole frame.
+        """
+        self.expectation_met = None
+        loop, transport = self._loop, self._reader
+        if (
+            loop is None
+            or transport is None
+            or transport.is_closing()
+            or not self._can_defer
+            or self._resume_timer is not None
+            or self.decoder.pending
+        ):
+            return
+        try:
+            transport.pause_reading()
+        except (NotImplementedError, RuntimeError):
+            self._can_defer = False
+            return
+        self._awaiting_reply = True
+        self._resume_timer = loop.call_later(within, self._resume_reading)
+
+    def _learn_lag(self, completed: bool) -> None:
+        """A deferred read that got no whole frame waited too little: wait longer next time."""
+        if completed:
+            self.delivery_lag = max(DEFER_SLACK, self.delivery_lag * LAG_DECAY)
+        else:
+            self.delivery_lag = min(LAG_MAX, self.delivery_lag + LAG_STEP)
 
     def _defer_reading(self, loop: asyncio.AbstractEventLoop, now: float, missing: int) -> None:
         transport = self._reader
@@ -130,7 +173,7 @@ class Mk3Protocol(asyncio.Protocol):
             return
         # Never past half the stall timeout: a garbage length byte promising a long frame
         # must not hold back the frames behind it longer than the stall check would.
-        delay = min(missing * BYTE_TIME + DEFER_SLACK, STALL_TIMEOUT / 2)
+        delay = min(missing * BYTE_TIME + self.delivery_lag, STALL_TIMEOUT / 2)
         self._resume_timer = loop.call_at(now + delay, self._resume_reading)
 
     def _resume_reading(self) -> None:
@@ -141,6 +184,7 @@ class Mk3Protocol(asyncio.Protocol):
             transport.resume_reading()
 
     def _cancel_deferral(self) -> None:
+        self._awaiting_reply = False
         if self._resume_timer is not None:
             self._resume_timer.cancel()
             self._resume_timer = None
