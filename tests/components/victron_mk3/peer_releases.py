@@ -48,12 +48,11 @@ J9BROWN_CONTROLS = (
 J9BROWN_0_4_SENSORS = (*J9BROWN_0_2_SENSORS, "ac_input_power", "ac_output_power", "battery_power")
 # j9brown 0.4.2 (commit 9b05fac) renamed the battery currents; 0.4.3 (tag v0.4.3, c362182),
 # 0.5.0 (tag v0.5.0, e7107c0) and 0.6.0 (tag v0.6.0, 58df646) kept every key.
-J9BROWN_CURRENT_SENSORS = tuple(
-    {"battery_input_current": "battery_charger_current", "battery_output_current": "battery_inverter_current"}.get(
-        key, key
-    )
-    for key in J9BROWN_0_4_SENSORS
-)
+J9BROWN_0_4_2_RENAMES = {
+    "battery_input_current": "battery_charger_current",
+    "battery_output_current": "battery_inverter_current",
+}
+J9BROWN_CURRENT_SENSORS = tuple(J9BROWN_0_4_2_RENAMES.get(key, key) for key in J9BROWN_0_4_SENSORS)
 
 # usersaynoso/victron-mk3-hass: j9brown 0.6.0 plus, by commit 41d667a (2026-04-23, still
 # manifest 0.6.0; 0.6.1 = ab7bdc6 only marks it deprecated in favour of another domain).
