@@ -153,6 +153,50 @@ async def test_own_entries_before_1_3(
     assert hass.states.get("sensor.victron_mk3_battery_charge_current_2") is None
 
 
+async def test_switched_with_1_2_gets_j9brown_sensors_back(
+    hass: HomeAssistant,
+    simulator: SimulatorThread,
+    device_registry: dr.DeviceRegistry,
+    entity_registry: er.EntityRegistry,
+) -> None:
+    """The issue's users who already switched: 1.2 orphaned j9brown's 0.4.2 currents and added its own.
+
+    1.3 gives the ids back to j9brown's entities (their history is the longer one); the two that
+    1.2 added beside them stay aside.
+    """
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Victron MK3",
+        data={CONF_PORT: simulator.url},
+        entry_id=ENTRY_ID,
+        version=1,
+        minor_version=2,
+    )
+    entry.add_to_hass(hass)
+    device = device_registry.async_get_or_create(config_entry_id=ENTRY_ID, identifiers={(DOMAIN, ENTRY_ID)})
+    # 1.2 moved j9brown's ids to the entry id unchanged, then created its own keys with new entity ids.
+    for key, object_id in (
+        ("battery_charger_current", "battery_charger_current"),
+        ("battery_input_current", "battery_charge_current"),
+    ):
+        entity_registry.async_get_or_create(
+            "sensor",
+            DOMAIN,
+            f"{ENTRY_ID}-{key}",
+            config_entry=entry,
+            device_id=device.id,
+            suggested_object_id=f"victron_mk3_{object_id}",
+        )
+
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+
+    assert hass.states.get(CHARGER_CURRENT).state == "59.9"
+    added_by_1_2 = entity_registry.async_get("sensor.victron_mk3_battery_charge_current")
+    assert added_by_1_2 is not None
+    assert added_by_1_2.unique_id == f"{ENTRY_ID}-battery_input_current"
+
+
 async def test_orphan_of_0_4_1_stays_aside(
     hass: HomeAssistant,
     simulator: SimulatorThread,
