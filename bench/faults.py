@@ -81,7 +81,7 @@ def true_states(model: MultiplusModel) -> dict[str, Truth]:
     lit = flows.leds_on  # the L reply's first byte: lit and blinking ones
     return {
         "battery_voltage": _at_resolution(RAM_VARS[RamVar.BATTERY_VOLTAGE], flows.battery_voltage),
-        "battery_input_current": _at_resolution(
+        "battery_charger_current": _at_resolution(
             RAM_VARS[RamVar.BATTERY_CURRENT], max(0.0, flows.battery_current)
         ),
         "ac_input_voltage": _at_resolution(centi, phase.mains_voltage),

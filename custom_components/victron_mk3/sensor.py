@@ -124,7 +124,7 @@ SENSORS: tuple[VictronMk3SensorEntityDescription, ...] = (
         part=DC,
     ),
     VictronMk3SensorEntityDescription(
-        key="battery_input_current",
+        key="battery_charger_current",
         resolution=1,
         translation_key="battery_charge_current",
         device_class=SensorDeviceClass.CURRENT,
@@ -135,7 +135,7 @@ SENSORS: tuple[VictronMk3SensorEntityDescription, ...] = (
         part=DC,
     ),
     VictronMk3SensorEntityDescription(
-        key="battery_output_current",
+        key="battery_inverter_current",
         resolution=1,
         translation_key="battery_discharge_current",
         device_class=SensorDeviceClass.CURRENT,

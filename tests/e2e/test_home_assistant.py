@@ -98,8 +98,8 @@ def model_expectations(sim: Simulator) -> dict[str, Expected]:
         "ac_input_power": Expected(phase.input_power, 1.0, watts),
         "ac_output_power": Expected(phase.output_power, 1.0, watts),
         "battery_voltage": Expected(flows.battery_voltage, volts),
-        "battery_input_current": Expected(max(0.0, flows.battery_current), 0.1),
-        "battery_output_current": Expected(max(0.0, -flows.battery_current), 0.1),
+        "battery_charger_current": Expected(max(0.0, flows.battery_current), 0.1),
+        "battery_inverter_current": Expected(max(0.0, -flows.battery_current), 0.1),
         "battery_power": Expected(flows.battery_voltage * flows.battery_current, 2.0, watts),
     }
 

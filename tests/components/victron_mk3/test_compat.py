@@ -10,7 +10,8 @@ from custom_components.victron_mk3.sensor import DEVICE_STATES, SENSORS, phase_s
 from custom_components.victron_mk3.services import SET_REMOTE_PANEL_STATE_SCHEMA
 from custom_components.victron_mk3.switch import REMOTE_PANEL_STANDBY
 
-# The sensor keys that integration created (its L1 and L2 phase sensors included).
+# The sensor keys its current release (0.4.2 and later) creates, its L1 and L2 phase sensors
+# included; the keys of older releases are migrated (test_migration_peers.py).
 J9BROWN_SENSOR_KEYS = {
     "ac_input_current_limit",
     "ac_input_current_limit_maximum",
@@ -20,8 +21,8 @@ J9BROWN_SENSOR_KEYS = {
     "ac_output_power",
     "ac_output_frequency",
     "battery_voltage",
-    "battery_input_current",
-    "battery_output_current",
+    "battery_charger_current",
+    "battery_inverter_current",
     "battery_power",
     "device_state",
     "firmware_version",

@@ -43,7 +43,7 @@ async def testuser_flow(hass: HomeAssistant, simulator: SimulatorThread) -> None
     assert result["title"] == DEFAULT_NAME
     assert result["data"] == {CONF_PORT: simulator.url}
     assert result["result"].unique_id is None
-    assert result["result"].minor_version == 2
+    assert result["result"].minor_version == 3
     await hass.async_block_till_done()
     assert result["result"].state is ConfigEntryState.LOADED
     assert simulator.call(lambda sim: sim.count("S")) == 0

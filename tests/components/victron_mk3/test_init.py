@@ -1,15 +1,14 @@
-"""Setup, unload, not-ready reasons, and taking over j9brown/victron-mk3-hass entries."""
+"""Setup, unload and not-ready reasons (taking over earlier entries: test_migration*.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-import logging
 import os
 from pathlib import Path
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr, entity_registry as er, issue_registry as ir
+from homeassistant.helpers import device_registry as dr, issue_registry as ir
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from syrupy.assertion import SnapshotAssertion
@@ -105,104 +104,3 @@ async def test_not_ready_device_asleep(hass: HomeAssistant, silent_port: str) ->
     client = Mk3Client(silent_port)
     await client.connect()
     await client.close()
-
-
-J9BROWN_ENTITIES = (
-    ("sensor", "battery_voltage", "sensor.victron_mk3_battery_voltage"),
-    ("sensor", "battery_input_current", "sensor.victron_mk3_battery_input_current"),
-    ("sensor", "ac_input_voltage", "sensor.shed_inverter_ac_input_voltage"),
-    ("sensor", "ac_input_voltage_l2", "sensor.victron_mk3_ac_input_voltage_l2"),
-    ("select", "remote_panel_mode", "select.victron_mk3_remote_panel_mode"),
-    ("number", "remote_panel_current_limit", "number.victron_mk3_remote_panel_current_limit"),
-    ("switch", "remote_panel_standby", "switch.victron_mk3_remote_panel_standby"),
-)
-
-
-async def test_migrate_from_j9brown(
-    hass: HomeAssistant,
-    simulator: SimulatorThread,
-    device_registry: dr.DeviceRegistry,
-    entity_registry: er.EntityRegistry,
-) -> None:
-    """Its device (by port) and entities (by device id) keep their ids, history and automations."""
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title="Victron MK3",
-        data={CONF_PORT: simulator.url},
-        entry_id=ENTRY_ID,
-        version=1,
-        minor_version=1,
-    )
-    entry.add_to_hass(hass)
-    device = device_registry.async_get_or_create(
-        config_entry_id=entry.entry_id, identifiers={(DOMAIN, simulator.url)}, manufacturer="Victron Energy"
-    )
-    for domain, key, entity_id in J9BROWN_ENTITIES:
-        entity_registry.async_get_or_create(
-            domain,
-            DOMAIN,
-            f"{device.id}-{key}",
-            config_entry=entry,
-            device_id=device.id,
-            suggested_object_id=entity_id.split(".")[1],
-        )
-
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-
-    assert entry.state is ConfigEntryState.LOADED
-    assert (entry.version, entry.minor_version) == (1, 2)
-    adopted = device_registry.async_get(device.id)
-    assert adopted is not None
-    assert adopted.identifiers == {(DOMAIN, ENTRY_ID)}
-    for domain, key, entity_id in J9BROWN_ENTITIES:
-        registry_entry = entity_registry.async_get(entity_id)
-        assert registry_entry is not None, entity_id
-        assert registry_entry.unique_id == f"{ENTRY_ID}-{key}"
-        assert entity_registry.async_get_entity_id(domain, DOMAIN, f"{ENTRY_ID}-{key}") == entity_id
-    # The entities carry on under their old ids: nothing was added beside them.
-    assert hass.states.get("sensor.victron_mk3_battery_input_current").state == "59.9"
-    assert hass.states.get("sensor.shed_inverter_ac_input_voltage").state == "230.0"
-    assert hass.states.get("sensor.victron_mk3_battery_charge_current") is None
-    # Automations that target the device by id still reach it.
-    await hass.services.async_call(
-        DOMAIN,
-        "set_remote_panel_state",
-        {"device_id": device.id, "mode": "charger_only"},
-        blocking=True,
-    )
-    assert hass.states.get("select.victron_mk3_remote_panel_mode").state == "charger_only"
-
-
-async def test_migrate_keeps_taken_unique_ids(
-    hass: HomeAssistant,
-    simulator: SimulatorThread,
-    entity_registry: er.EntityRegistry,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    """An old entity whose new id is already taken is left alone, with a warning."""
-    entry = MockConfigEntry(
-        domain=DOMAIN, data={CONF_PORT: simulator.url}, entry_id=ENTRY_ID, version=1, minor_version=1
-    )
-    entry.add_to_hass(hass)
-    old = entity_registry.async_get_or_create(
-        "sensor", DOMAIN, "0123abcd-battery_voltage", config_entry=entry
-    )
-    new = entity_registry.async_get_or_create(
-        "sensor", DOMAIN, f"{ENTRY_ID}-battery_voltage", config_entry=entry
-    )
-    odd = entity_registry.async_get_or_create("sensor", DOMAIN, "nodash", config_entry=entry)
-    with caplog.at_level(logging.WARNING):
-        assert await hass.config_entries.async_setup(entry.entry_id)
-    assert entity_registry.async_get(old.entity_id).unique_id == "0123abcd-battery_voltage"
-    assert entity_registry.async_get(new.entity_id).unique_id == f"{ENTRY_ID}-battery_voltage"
-    assert entity_registry.async_get(odd.entity_id).unique_id == "nodash"
-    assert f"Not migrating {old.entity_id}" in caplog.text
-
-
-async def test_migrate_refuses_newer_entries(hass: HomeAssistant, simulator: SimulatorThread) -> None:
-    """An entry written by a newer release is not touched."""
-    entry = MockConfigEntry(domain=DOMAIN, data={CONF_PORT: simulator.url}, version=2, minor_version=1)
-    entry.add_to_hass(hass)
-    assert not await hass.config_entries.async_setup(entry.entry_id)
-    assert entry.state is ConfigEntryState.MIGRATION_ERROR
