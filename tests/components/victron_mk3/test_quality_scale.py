@@ -379,3 +379,17 @@ async def test_running_entry(
     for rule in checked:
         checks[rule]()
     assert checked, "no rule checked"
+
+
+def test_manifest_owner_fields_agree() -> None:
+    """Code owner, documentation and issue tracker name one repository; a placeholder says so."""
+    manifest = json.loads(_source("manifest.json"))
+    match = re.fullmatch(r"https://github\.com/([\w.-]+)/([\w.-]+)", manifest["documentation"])
+    assert match, manifest["documentation"]
+    owner, name = match.groups()
+    assert manifest["issue_tracker"] == f"{manifest['documentation']}/issues"
+    assert manifest["codeowners"] == [f"@{owner}"]
+    readme = (REPOSITORY / "README.md").read_text(encoding="utf-8")
+    if f"`{owner}/{name}`" in readme:  # still the placeholder: integration-owner is not done
+        assert "**placeholder**" in readme
+        assert SCALE["integration-owner"] == "todo"
