@@ -204,13 +204,13 @@ SENSORS: tuple[VictronMk3SensorEntityDescription, ...] = (
         value_fn=_config(lambda config: front_panel_mode(config.switch_register)),
         part=CONFIG,
     ),
-    # The indicators as one text, as j9brown/victron-mk3-hass had them: the binary sensors show
-    # each one (lit or blinking), so these are off by default.
+    # The indicators as one text, as j9brown/victron-mk3-hass had them. Enabled: the binary
+    # sensors are on for lit *or* blinking, only these tell the two apart (mains blinking: AC
+    # found, not yet connected), and dashboards show the LEDs from them.
     VictronMk3SensorEntityDescription(
         key="lit_indicators",
         translation_key="lit_indicators",
         entity_category=EntityCategory.DIAGNOSTIC,
-        entity_registry_enabled_default=False,
         value_fn=_leds(lambda leds: indicator_names(leds.on)),
         part=LEDS,
     ),
@@ -218,7 +218,6 @@ SENSORS: tuple[VictronMk3SensorEntityDescription, ...] = (
         key="blinking_indicators",
         translation_key="blinking_indicators",
         entity_category=EntityCategory.DIAGNOSTIC,
-        entity_registry_enabled_default=False,
         value_fn=_leds(lambda leds: indicator_names(leds.blink)),
         part=LEDS,
     ),

@@ -55,13 +55,14 @@ async def test_rare_sensors_disabled_by_default(
 ) -> None:
     """The current limit range starts disabled; the limit itself does not.
 
-    The indicator texts repeat the binary sensors, the interface version the interface device.
+    The interface version repeats the interface device's; the indicator texts stay (they alone
+    tell lit from blinking).
     """
     for entity_id, disabled in (
         ("sensor.victron_mk3_ac_input_current_limit_minimum", True),
         ("sensor.victron_mk3_ac_input_current_limit_maximum", True),
-        ("sensor.victron_mk3_lit_indicators", True),
-        ("sensor.victron_mk3_blinking_indicators", True),
+        ("sensor.victron_mk3_lit_indicators", False),
+        ("sensor.victron_mk3_blinking_indicators", False),
         ("sensor.victron_mk3_interface_firmware_version", True),
         ("sensor.victron_mk3_ac_input_current_limit", False),
         ("sensor.victron_mk3_ac_input_voltage", False),
@@ -105,7 +106,6 @@ async def test_phase_sensor_values(hass: HomeAssistant, init_integration: MockCo
     assert state.attributes["friendly_name"] == "Victron MK3 AC input voltage L2"
 
 
-@pytest.mark.usefixtures("all_entities_enabled")
 async def test_states_follow_the_device(
     hass: HomeAssistant, coordinator: VictronMk3Coordinator, simulator: SimulatorThread
 ) -> None:
@@ -130,7 +130,6 @@ async def test_states_follow_the_device(
     assert hass.states.get("sensor.victron_mk3_ac_input_frequency").state == STATE_UNKNOWN
 
 
-@pytest.mark.usefixtures("all_entities_enabled")
 async def test_inverting(
     hass: HomeAssistant, coordinator: VictronMk3Coordinator, simulator: SimulatorThread
 ) -> None:
