@@ -9,6 +9,7 @@ from homeassistant.helpers.typing import ConfigType
 
 from .const import CONF_PORT, DOMAIN
 from .coordinator import VictronMk3ConfigEntry, VictronMk3Coordinator
+from .device import async_register_devices
 from .migration import async_migrate_entry
 from .services import async_setup_services
 from .vebus_mk3 import Mk3Client
@@ -46,6 +47,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: VictronMk3ConfigEntry) -
     coordinator = VictronMk3Coordinator(hass, entry, client)
     await coordinator.async_config_entry_first_refresh()
     entry.runtime_data = coordinator
+    entry.async_on_unload(async_register_devices(hass, coordinator))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
 

@@ -7,12 +7,12 @@ from typing import Any
 
 from homeassistant.components import usb
 from homeassistant.config_entries import (
-    ConfigEntry,
     ConfigEntryState,
     ConfigFlow,
     ConfigFlowResult,
     OptionsFlowWithReload,
 )
+from homeassistant.const import CONF_MODEL, CONF_PORT, CONF_SCAN_INTERVAL
 from homeassistant.core import callback
 from homeassistant.helpers.selector import (
     NumberSelector,
@@ -27,10 +27,7 @@ from homeassistant.helpers.service_info.usb import UsbServiceInfo
 import probatio
 
 from .const import (
-    CONF_MODEL,
     CONF_PHASES,
-    CONF_PORT,
-    CONF_SCAN_INTERVAL,
     CONF_SERIAL_NUMBER,
     DEFAULT_NAME,
     DEFAULT_SCAN_INTERVAL,
@@ -40,6 +37,7 @@ from .const import (
     MIN_SCAN_INTERVAL_SECONDS,
     PHASES,
 )
+from .coordinator import VictronMk3ConfigEntry
 from .migration import CURRENT_MINOR_VERSION, CURRENT_VERSION
 from .vebus_mk3 import ProbeResult, probe
 
@@ -100,7 +98,9 @@ def _usb_data(device: usb.USBDevice | None) -> dict[str, Any]:
     return {CONF_MODEL: device.description, CONF_SERIAL_NUMBER: device.serial_number}
 
 
-def _reconfigured_unique_id(entry: ConfigEntry, port: str, device: usb.USBDevice | None) -> str | None:
+def _reconfigured_unique_id(
+    entry: VictronMk3ConfigEntry, port: str, device: usb.USBDevice | None
+) -> str | None:
     """The id of the adapter the entry will use: a USB id names only that adapter.
 
     A socket:// URL or a path that is not a USB adapter has none, so a later discovery
@@ -137,7 +137,7 @@ class VictronMk3ConfigFlow(ConfigFlow, domain=DOMAIN):
 
     @staticmethod
     @callback
-    def async_get_options_flow(config_entry: ConfigEntry) -> VictronMk3OptionsFlow:
+    def async_get_options_flow(config_entry: VictronMk3ConfigEntry) -> VictronMk3OptionsFlow:
         """Polling options."""
         return VictronMk3OptionsFlow()
 
@@ -151,6 +151,15 @@ class VictronMk3ConfigFlow(ConfigFlow, domain=DOMAIN):
         if known is not None and not _is_device_path(known.data[CONF_PORT]):
             LOGGER.info("%s uses %s: dropping its stale USB id", known.title, known.data[CONF_PORT])
             self.hass.config_entries.async_update_entry(known, unique_id=None)
+
+    def _unique_title(self) -> str:
+        """The default name, numbered from 2 when taken: two interfaces get two device names."""
+        titles = {entry.title for entry in self._async_current_entries(include_ignore=False)}
+        title, number = DEFAULT_NAME, 1
+        while title in titles:
+            number += 1
+            title = f"{DEFAULT_NAME} {number}"
+        return title
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Ask for the port; probe it before creating the entry."""
@@ -168,7 +177,7 @@ class VictronMk3ConfigFlow(ConfigFlow, domain=DOMAIN):
             errors, placeholders = await _async_probe(port)
             if not errors:
                 return self.async_create_entry(
-                    title=DEFAULT_NAME, data={CONF_PORT: port, **_usb_data(device)}
+                    title=self._unique_title(), data={CONF_PORT: port, **_usb_data(device)}
                 )
         return self.async_show_form(
             step_id="user",
@@ -197,7 +206,7 @@ class VictronMk3ConfigFlow(ConfigFlow, domain=DOMAIN):
             placeholders.update(detail)
             if not errors:
                 return self.async_create_entry(
-                    title=DEFAULT_NAME,
+                    title=self._unique_title(),
                     data={
                         CONF_PORT: self._discovered_port,
                         CONF_MODEL: self._discovery.description,

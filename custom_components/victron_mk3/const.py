@@ -6,22 +6,23 @@ from datetime import timedelta
 import logging
 from typing import Final
 
+# Home Assistant's own names for the keys it shares with us, re-exported for the other modules.
+from homeassistant.const import ATTR_DEVICE_ID, ATTR_MODE, CONF_MODEL, CONF_PORT, CONF_SCAN_INTERVAL
+
+__all__ = ["ATTR_DEVICE_ID", "ATTR_MODE", "CONF_MODEL", "CONF_PORT", "CONF_SCAN_INTERVAL"]
+
 DOMAIN: Final = "victron_mk3"
 LOGGER = logging.getLogger(__package__)
 
-# Entry data keys; "port", "model" and "serial_number" are the ones
-# j9brown/victron-mk3-hass stored, so its entries load unchanged.
-CONF_PORT: Final = "port"
-CONF_MODEL: Final = "model"
+# Entry data keys: "port" (CONF_PORT), "model" (CONF_MODEL) and "serial_number" are the ones
+# j9brown/victron-mk3-hass stored, so its entries load unchanged. Home Assistant has no CONF_ name
+# for the serial number.
 CONF_SERIAL_NUMBER: Final = "serial_number"
 
-# Options.
-CONF_SCAN_INTERVAL: Final = "scan_interval"
+# Options (and CONF_SCAN_INTERVAL).
 CONF_PHASES: Final = "phases"
 
-# Service fields (the first three as j9brown/victron-mk3-hass named them).
-ATTR_DEVICE_ID: Final = "device_id"
-ATTR_MODE: Final = "mode"
+# Service fields (ATTR_DEVICE_ID, ATTR_MODE and this one as j9brown/victron-mk3-hass named them).
 ATTR_CURRENT_LIMIT: Final = "current_limit"
 ATTR_ENABLED: Final = "enabled"
 

@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 import time
-from typing import Any, TypeAlias, override
+from typing import Any, override
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
@@ -48,7 +48,7 @@ from .vebus_mk3.messages import ConfigInfo
 from .vebus_mk3.robust import WINDOW, robust_status
 from .vebus_mk3.sampler import SLOW_INTERVAL
 
-VictronMk3ConfigEntry: TypeAlias = ConfigEntry["VictronMk3Coordinator"]
+type VictronMk3ConfigEntry = ConfigEntry[VictronMk3Coordinator]
 
 # The device rounds limits to 0.1 A; accept what rounds into the range.
 LIMIT_TOLERANCE = 0.05

@@ -6,6 +6,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from enum import Enum, Flag
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from homeassistant.components.diagnostics import REDACTED, async_redact_data
 from homeassistant.core import HomeAssistant
@@ -18,7 +19,19 @@ TO_REDACT = {CONF_SERIAL_NUMBER}
 
 
 def redact_port(port: str) -> str:
-    """Drop the adapter's serial number that /dev/serial/by-id names carry."""
+    """Drop the adapter's serial number that /dev/serial/by-id names carry, and a URL's host.
+
+    A ser2net URL (``socket://host:port``, ``rfc2217://…``) names a machine on the user's
+    network, possibly with credentials: only the scheme and the TCP port are kept.
+    """
+    if "://" in port:
+        url = urlsplit(port)
+        try:
+            tcp_port = url.port
+        except ValueError:  # not a number: keep nothing of the address
+            tcp_port = None
+        address = REDACTED if tcp_port is None else f"{REDACTED}:{tcp_port}"
+        return urlunsplit((url.scheme, address, url.path, "", ""))
     if "/by-id/" in port:
         return f"{port.rsplit('/', 1)[0]}/{REDACTED}"
     return port

@@ -1,4 +1,4 @@
-"""Base entity: one device per config entry, unique ids ``<entry id>-<key>``."""
+"""Base entity: on the entry's VE.Bus device (see device.py), unique ids ``<entry id>-<key>``."""
 
 from __future__ import annotations
 
@@ -7,20 +7,13 @@ from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
-from .const import CONF_MODEL, CONF_SERIAL_NUMBER, DEFAULT_MODEL, DOMAIN, MANUFACTURER
+from .const import DOMAIN
 from .coordinator import VictronMk3Coordinator
 
 
 def entity_unique_id(entry_id: str, key: str) -> str:
     """Unique id of an entity; the key part is the one j9brown/victron-mk3-hass used."""
     return f"{entry_id}-{key}"
-
-
-def firmware_text(version: int | None) -> str | None:
-    """The Multi's firmware as VictronConnect shows it (AA BB CCC: 2623506 is "506"), full number after."""
-    if version is None:
-        return None
-    return f"{version % 1000} ({version})"
 
 
 class VictronMk3Entity(CoordinatorEntity[VictronMk3Coordinator]):
@@ -42,16 +35,8 @@ class VictronMk3Entity(CoordinatorEntity[VictronMk3Coordinator]):
         self.entity_description = description
         entry = coordinator.config_entry
         self._attr_unique_id = entity_unique_id(entry.entry_id, description.key)
-        interface_version = coordinator.data.interface_version
-        self._attr_device_info = DeviceInfo(
-            identifiers={(DOMAIN, entry.entry_id)},
-            manufacturer=MANUFACTURER,
-            model=entry.data.get(CONF_MODEL) or DEFAULT_MODEL,
-            serial_number=entry.data.get(CONF_SERIAL_NUMBER),
-            sw_version=firmware_text(coordinator.data.status.firmware_version),
-            # The MK3's own firmware: it is the hardware between Home Assistant and the device.
-            hw_version=f"MK3 {interface_version}" if interface_version is not None else None,
-        )
+        # A link to the VE.Bus device that device.py registers and keeps current.
+        self._attr_device_info = DeviceInfo(identifiers={(DOMAIN, entry.entry_id)})
 
     @property
     def available(self) -> bool:

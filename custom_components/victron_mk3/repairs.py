@@ -5,11 +5,15 @@ Issue ids end in ``_<entry id>`` so that removing the entry removes them (``__in
 
 from __future__ import annotations
 
-from homeassistant.config_entries import ConfigEntry
+from typing import TYPE_CHECKING
+
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
 
 from .const import DOMAIN
+
+if TYPE_CHECKING:  # the coordinator imports this module
+    from .coordinator import VictronMk3ConfigEntry
 
 # A device asleep this long while standby is off gets a repair issue explaining why.
 ASLEEP_REPAIR_AFTER = 180.0
@@ -23,7 +27,9 @@ def issue_id(kind: str, entry_id: str) -> str:
 
 
 @callback
-def async_set_issue(hass: HomeAssistant, entry: ConfigEntry, kind: str, port: str, *, raised: bool) -> None:
+def async_set_issue(
+    hass: HomeAssistant, entry: VictronMk3ConfigEntry, kind: str, port: str, *, raised: bool
+) -> None:
     """Raise (or clear) one entry's issue of one kind; both are idempotent."""
     if not raised:
         ir.async_delete_issue(hass, DOMAIN, issue_id(kind, entry.entry_id))

@@ -204,6 +204,9 @@ SENSORS: tuple[VictronMk3SensorEntityDescription, ...] = (
         value_fn=_config(lambda config: front_panel_mode(config.switch_register)),
         part=CONFIG,
     ),
+    # The indicators as one text, as j9brown/victron-mk3-hass had them. Enabled: the binary
+    # sensors are on for lit *or* blinking, only these tell the two apart (mains blinking: AC
+    # found, not yet connected), and dashboards show the LEDs from them.
     VictronMk3SensorEntityDescription(
         key="lit_indicators",
         translation_key="lit_indicators",
@@ -218,12 +221,12 @@ SENSORS: tuple[VictronMk3SensorEntityDescription, ...] = (
         value_fn=_leds(lambda leds: indicator_names(leds.blink)),
         part=LEDS,
     ),
+    # A setting the device reports, not a measurement: no state class, so no long-term statistics.
     VictronMk3SensorEntityDescription(
         key="ac_input_current_limit",
         resolution=1,
         translation_key="ac_input_current_limit",
         device_class=SensorDeviceClass.CURRENT,
-        state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
         suggested_display_precision=1,
         entity_category=EntityCategory.DIAGNOSTIC,
@@ -255,10 +258,13 @@ SENSORS: tuple[VictronMk3SensorEntityDescription, ...] = (
         value_fn=_config(lambda config: config.maximum_current_limit),
         part=CONFIG,
     ),
+    # The MK3 interface device shows this version too; kept (off by default) for the entity id
+    # that j9brown/victron-mk3-hass users may have in automations.
     VictronMk3SensorEntityDescription(
         key="firmware_version",
         translation_key="interface_firmware_version",
         entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
         value_fn=lambda data: data.interface_version,
     ),
 )
@@ -318,7 +324,9 @@ def phase_sensors(phase: int) -> tuple[VictronMk3SensorEntityDescription, ...]:
             "ac_input_apparent_power",
             SensorDeviceClass.APPARENT_POWER,
             UnitOfApparentPower.VOLT_AMPERE,
-            lambda info: info.mains_voltage * info.mains_current,
+            # Apparent power is a magnitude: the input current's sign (feeding back) is dropped,
+            # as for the output.
+            lambda info: info.mains_voltage * abs(info.mains_current),
             resolution=0,
             enabled=False,
         ),

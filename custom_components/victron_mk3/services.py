@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from homeassistant.config_entries import ConfigEntry, ConfigEntryState
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse, callback
-from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv, device_registry as dr
 import probatio
 
 from .const import ATTR_CURRENT_LIMIT, ATTR_DEVICE_ID, ATTR_ENABLED, ATTR_MODE, CONF_PORT, DOMAIN
-from .coordinator import VictronMk3Coordinator
+from .coordinator import VictronMk3ConfigEntry, VictronMk3Coordinator
 from .models import PanelMode, actual_mode, front_panel_mode, indicator_names, remote_panel_mode
 from .vebus_mk3 import DeviceStatus, probe
 
@@ -35,7 +35,7 @@ SET_STANDBY_SCHEMA = probatio.Schema(
 PROBE_SCHEMA = probatio.Schema({probatio.Required(ATTR_DEVICE_ID): cv.string})
 
 
-def _config_entry(hass: HomeAssistant, call: ServiceCall) -> ConfigEntry:
+def _config_entry(hass: HomeAssistant, call: ServiceCall) -> VictronMk3ConfigEntry:
     device_id: str = call.data[ATTR_DEVICE_ID]
     if (device := dr.async_get(hass).async_get(device_id)) and device.config_entry_id:
         entry = hass.config_entries.async_get_entry(device.config_entry_id)
@@ -50,14 +50,14 @@ def _config_entry(hass: HomeAssistant, call: ServiceCall) -> ConfigEntry:
 
 def _coordinator(hass: HomeAssistant, call: ServiceCall) -> VictronMk3Coordinator:
     entry = _config_entry(hass, call)
+    # The caller picked a device that is not set up: a validation error, not a failure of the action.
     if entry.state is not ConfigEntryState.LOADED:
-        raise HomeAssistantError(
+        raise ServiceValidationError(
             translation_domain=DOMAIN,
             translation_key="not_loaded",
             translation_placeholders={"title": entry.title},
         )
-    coordinator: VictronMk3Coordinator = entry.runtime_data
-    return coordinator
+    return entry.runtime_data
 
 
 async def _async_set_remote_panel_state(call: ServiceCall) -> None:
@@ -94,8 +94,7 @@ async def _async_probe(call: ServiceCall) -> ServiceResponse:
     entry = _config_entry(call.hass, call)
     status: DeviceStatus | None = None
     if entry.state is ConfigEntryState.LOADED:
-        coordinator: VictronMk3Coordinator = entry.runtime_data
-        result, status = await coordinator.async_probe()
+        result, status = await entry.runtime_data.async_probe()
     else:
         # Not set up (e.g. retrying while the device sleeps): the port is free to open here.
         result = await probe(entry.data[CONF_PORT])

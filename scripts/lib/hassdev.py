@@ -488,9 +488,10 @@ class HomeAssistantClient:
         }
 
     async def device_id(self, entry_id: str) -> str:
+        """The entry's VE.Bus device (identified by the entry id; the other one is its MK3 interface)."""
         devices = cast(list[dict[str, Any]], await self.ws("config/device_registry/list"))
         for device in devices:
-            if entry_id in device.get("config_entries", []):
+            if [DOMAIN, entry_id] in device.get("identifiers", []):
                 return cast(str, device["id"])
         raise ApiError(f"no device for config entry {entry_id}")
 

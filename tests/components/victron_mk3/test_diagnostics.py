@@ -71,9 +71,11 @@ async def test_diagnostics(
     [
         (f"/dev/serial/by-id/{BY_ID_NAME}", "/dev/serial/by-id/**REDACTED**"),
         ("/dev/ttyUSB0", "/dev/ttyUSB0"),
-        ("socket://192.168.1.5:3333", "socket://192.168.1.5:3333"),
+        ("socket://192.168.1.5:3333", "socket://**REDACTED**:3333"),
+        ("rfc2217://user:secret@pi.local:4000?logging=debug", "rfc2217://**REDACTED**:4000"),
+        ("socket://ser2net.lan", "socket://**REDACTED**"),
     ],
 )
 def test_redact_port(port: str, shown: str) -> None:
-    """Only by-id names carry the adapter's serial number."""
+    """By-id names carry the adapter's serial number, URLs a host on the user's network."""
     assert redact_port(port) == shown

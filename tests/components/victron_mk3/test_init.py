@@ -67,9 +67,14 @@ async def test_device(
     device_registry: dr.DeviceRegistry,
     snapshot: SnapshotAssertion,
 ) -> None:
-    """One device per entry, named after the entry, with the interface firmware."""
+    """The VE.Bus device, named after the entry, with its firmware; connected via the MK3 interface."""
     device = device_registry.async_get_device_by_identifier((DOMAIN, ENTRY_ID), ENTRY_ID)
-    assert device == snapshot
+    interface = device_registry.async_get_device_by_identifier((DOMAIN, f"{ENTRY_ID}-interface"), ENTRY_ID)
+    assert device is not None
+    assert interface is not None
+    assert device.via_device_id == interface.id
+    assert device == snapshot(name="vebus_device")
+    assert interface == snapshot(name="interface_device")
 
 
 async def test_not_ready_port_missing(hass: HomeAssistant, tmp_path: Path) -> None:

@@ -53,10 +53,17 @@ async def test_sensors(
 async def test_rare_sensors_disabled_by_default(
     hass: HomeAssistant, init_integration: MockConfigEntry, entity_registry: er.EntityRegistry
 ) -> None:
-    """The current limit range starts disabled; the limit itself does not."""
+    """The current limit range starts disabled; the limit itself does not.
+
+    The interface version repeats the interface device's; the indicator texts stay (they alone
+    tell lit from blinking).
+    """
     for entity_id, disabled in (
         ("sensor.victron_mk3_ac_input_current_limit_minimum", True),
         ("sensor.victron_mk3_ac_input_current_limit_maximum", True),
+        ("sensor.victron_mk3_lit_indicators", False),
+        ("sensor.victron_mk3_blinking_indicators", False),
+        ("sensor.victron_mk3_interface_firmware_version", True),
         ("sensor.victron_mk3_ac_input_current_limit", False),
         ("sensor.victron_mk3_ac_input_voltage", False),
     ):
@@ -179,16 +186,18 @@ async def test_no_state_of_charge_without_battery_monitor(
     assert hass.states.get("sensor.victron_mk3_charge_stage") is not None
 
 
+@pytest.mark.usefixtures("all_entities_enabled")
 async def test_device_firmware_versions(
     hass: HomeAssistant, init_integration: MockConfigEntry, device_registry: dr.DeviceRegistry
 ) -> None:
-    """The device shows the Multi's firmware; the interface's is the hardware version and a sensor."""
-    device = device_registry.async_get_device_by_identifier(
-        (DOMAIN, init_integration.entry_id), init_integration.entry_id
-    )
+    """The device shows the Multi's firmware; the interface device and a sensor the MK3's."""
+    entry_id = init_integration.entry_id
+    device = device_registry.async_get_device_by_identifier((DOMAIN, entry_id), entry_id)
+    interface = device_registry.async_get_device_by_identifier((DOMAIN, f"{entry_id}-interface"), entry_id)
     assert device is not None
+    assert interface is not None
     assert device.sw_version == "506 (2623506)"
-    assert device.hw_version == "MK3 1170216"
+    assert interface.sw_version == "1170216"
     assert hass.states.get("sensor.victron_mk3_interface_firmware_version").state == "1170216"
 
 

@@ -21,9 +21,10 @@ from .common import unplug, wait_until
 
 
 def _device_id(hass: HomeAssistant, entry: MockConfigEntry) -> str:
-    devices = dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id)
-    assert len(devices) == 1
-    return devices[0].id
+    """The VE.Bus device (the entry's other device is its MK3 interface)."""
+    device = dr.async_get(hass).async_get_device_by_identifier((DOMAIN, entry.entry_id), entry.entry_id)
+    assert device is not None
+    return device.id
 
 
 async def _call(hass: HomeAssistant, service: str, data: dict[str, Any]) -> Any:
@@ -139,10 +140,10 @@ async def test_device_asleep(
 async def test_entry_not_loaded(
     hass: HomeAssistant, init_integration: MockConfigEntry, simulator: SimulatorThread
 ) -> None:
-    """An entry that is not set up cannot take commands."""
+    """An entry that is not set up cannot take commands: the caller's error, not the action's."""
     device_id = _device_id(hass, init_integration)
     await hass.config_entries.async_unload(init_integration.entry_id)
-    with pytest.raises(HomeAssistantError) as err:
+    with pytest.raises(ServiceValidationError) as err:
         await _call(hass, "set_standby", {"device_id": device_id, "enabled": True})
     assert err.value.translation_key == "not_loaded"
 
