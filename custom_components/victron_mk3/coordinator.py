@@ -25,7 +25,14 @@ from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, Upda
 
 from .const import CONF_PHASES, CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL, DOMAIN, LOGGER
 from .errors import error_translation, link_down, not_confirmed, probe_status
-from .models import SWITCH_STATES, PanelMode, VictronMk3Data, remote_panel_mode, state_signature
+from .models import (
+    SWITCH_STATES,
+    PanelMode,
+    VictronMk3Data,
+    remote_panel_mode,
+    significant_step,
+    state_signature,
+)
 from .repairs import ASLEEP_REPAIR_AFTER, DEVICE_ASLEEP, STANDBY_NOT_KEPT, async_set_issue
 from .vebus_mk3 import (
     ChargeAction,
@@ -59,6 +66,9 @@ FIRST_SAMPLE_TIMEOUT = 15.0
 FRESH_INTERVALS = 3
 FRESH_MINIMUM = 2.0
 FRESH_SLOW = 3.5 * SLOW_INTERVAL
+# Early publishes for a significant step come no closer together than this (seconds): a load
+# that keeps jumping costs at most a few extra rows, not one per sample.
+EARLY_PUBLISH_SPACING = 1.0
 # A probe while the link is down waits this long for the supervisor's next attempt.
 PROBE_WAIT = 2.0
 # How often the watchdog checks that samples keep coming and repairs are up to date.
@@ -105,6 +115,7 @@ class VictronMk3Coordinator(DataUpdateCoordinator[VictronMk3Data]):
         self._robust: DeviceStatus | None = None
         self._published_at = -float("inf")
         self._published_states: tuple[object, ...] | None = None
+        self._published_status: DeviceStatus | None = None
         self._sample_listeners: list[SampleListener] = []
         self.sampler.add_listener(self._async_on_sample)
 
@@ -185,6 +196,13 @@ class VictronMk3Coordinator(DataUpdateCoordinator[VictronMk3Data]):
             self._async_publish(robust, now, states_only=False)
         elif now - self._published_at >= self.publish_interval - 0.05:
             self._async_publish(robust, now, states_only=False)
+        elif (
+            self._published_status is not None
+            and now - self._published_at >= EARLY_PUBLISH_SPACING
+            and significant_step(self._published_status, robust)
+        ):
+            # A step an automation or a dashboard reacts to: now, not at the next interval.
+            self._async_publish(robust, now, states_only=False)
         elif state_signature(self._fresh(robust, now)) != self._published_states:
             # Automations wait for states: publish a change now, measurements keep the interval.
             self._async_publish(robust, now, states_only=True)
@@ -205,6 +223,8 @@ class VictronMk3Coordinator(DataUpdateCoordinator[VictronMk3Data]):
         parts = status.fresh_parts(self.fresh_window, FRESH_SLOW, time.monotonic() if now is None else now)
         fresh = status.without_stale(parts)
         self._published_states = state_signature(fresh)
+        if not states_only:
+            self._published_status = status
         version = self.client.version
         return VictronMk3Data(
             status=fresh,

@@ -76,6 +76,33 @@ def state_signature(status: DeviceStatus) -> tuple[object, ...]:
     )
 
 
+# A power step at least this large (and this large a share of the value before) is published
+# at once instead of at the next interval: a kettle or a generator coming on shows within a
+# sample or two, while a few watts of drift wait for the interval and write no extra rows.
+SIGNIFICANT_STEP_W = 100.0
+SIGNIFICANT_STEP_SHARE = 0.1
+
+
+def _powers(status: DeviceStatus) -> tuple[float | None, ...]:
+    dc = status.dc
+    return (
+        status.ac_input_power,
+        status.ac_output_power,
+        status.inverter_power,
+        dc.voltage * dc.current if dc is not None else None,
+    )
+
+
+def significant_step(before: DeviceStatus, after: DeviceStatus) -> bool:
+    """Whether a power moved far enough, for its size, to be worth publishing now."""
+    return any(
+        old is not None
+        and new is not None
+        and abs(new - old) >= max(SIGNIFICANT_STEP_W, SIGNIFICANT_STEP_SHARE * abs(old))
+        for old, new in zip(_powers(before), _powers(after), strict=True)
+    )
+
+
 @dataclass(frozen=True)
 class VictronMk3Data:
     """One publish: the device status plus what the interface itself reported.

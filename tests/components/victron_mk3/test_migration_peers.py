@@ -114,7 +114,12 @@ async def test_switch_keeps_entity_ids(
     adopted = device_registry.async_get(device.id)
     assert adopted is not None
     assert adopted.identifiers == {(DOMAIN, ENTRY_ID)}
-    assert dr.async_entries_for_config_entry(device_registry, ENTRY_ID) == [adopted]
+    # The peer's device is the Multi; the MK3 interface is a device of its own beside it.
+    devices = dr.async_entries_for_config_entry(device_registry, ENTRY_ID)
+    assert {frozenset(d.identifiers) for d in devices} == {
+        frozenset({(DOMAIN, ENTRY_ID)}),
+        frozenset({(DOMAIN, f"{ENTRY_ID}-interface")}),
+    }
     not_covered = set()
     for peer, entity_id in entity_ids.items():
         registry_entry = entity_registry.async_get(entity_id)

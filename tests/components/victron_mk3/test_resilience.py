@@ -66,10 +66,22 @@ async def test_a_state_change_publishes_at_once_measurements_wait(
     await asyncio.sleep(0.5)  # a publish that was already due has happened
     power = hass.states.get(OUTPUT_POWER).state
     assert hass.states.get(MAINS_PRESENT).state == STATE_ON
-    simulator.call(lambda sim: setattr(sim.model, "load_w", 777.0))
+    simulator.call(lambda sim: setattr(sim.model, "load_w", 380.0))  # +30 W: not a significant step
     simulator.call(lambda sim: setattr(sim.model, "ac_input_present", False))
     await wait_until(lambda: hass.states.get(MAINS_PRESENT).state == STATE_OFF, 5)
     assert hass.states.get(OUTPUT_POWER).state == power  # written at the (hour-long) interval only
+
+
+async def test_a_significant_power_step_publishes_before_the_interval(
+    hass: HomeAssistant, coordinator: VictronMk3Coordinator, simulator: SimulatorThread
+) -> None:
+    """A kettle comes on (+2 kW): the power shows within a few samples, not at the next interval."""
+    coordinator.publish_interval = 3600
+    await asyncio.sleep(1.5)  # past the early-publish spacing of the last publish
+    before = float(hass.states.get(OUTPUT_POWER).state)
+    assert before == pytest.approx(350, abs=20)
+    simulator.call(lambda sim: setattr(sim.model, "load_w", 2350.0))
+    await wait_until(lambda: float(hass.states.get(OUTPUT_POWER).state) > 2000, 10)
 
 
 async def test_a_failing_link_task_is_logged_once_and_restarted(
@@ -169,3 +181,18 @@ async def test_an_interface_that_drops_standby_gets_a_repair_issue(
     assert len(writes) == 4  # the user's write, then three re-assertions and no more
     await coordinator.async_set_standby(False)
     await wait_until(lambda: registry.async_get_issue(DOMAIN, issue_id) is None, 3)
+
+
+def test_what_counts_as_a_significant_step() -> None:
+    """At least 100 W and a tenth of the value before; drift on a large figure waits."""
+    from custom_components.victron_mk3.models import significant_step
+    from custom_components.victron_mk3.vebus_mk3.const import RamVar
+
+    def output(watts: float | None) -> DeviceStatus:
+        return DeviceStatus(ram={RamVar.OUTPUT_POWER: watts})
+
+    assert significant_step(output(500), output(637))  # +137 W on 500 W
+    assert not significant_step(output(500), output(580))  # +80 W: below 100 W
+    assert not significant_step(output(5000), output(5300))  # +6 %: drift on a large load
+    assert significant_step(output(5000), output(3000))  # -40 %
+    assert not significant_step(output(None), output(3000))  # nothing to compare with
