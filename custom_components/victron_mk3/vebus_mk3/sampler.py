@@ -158,11 +158,15 @@ class Sampler:
         if enabled:
             self.request_slow_read()  # check (and set) the flag now, not a slow interval later
 
-    async def command(self, write: Write) -> DeviceStatus:
-        """Run ``write`` before the next read, then confirm it by reading the settings back."""
+    async def command(self, write: Write, *, read_back: bool = True) -> DeviceStatus:
+        """Run ``write`` before the next read, then confirm it by reading the settings back.
+
+        ``read_back=False``: no settings read after it (a write whose effect shows in the
+        measurements, e.g. an ESS setpoint), and the status it returns is not published.
+        """
         if not self._running:
             raise NotConnectedError(f"{self.client.url} is not being sampled")
-        return await self._commands.submit(write)
+        return await self._commands.submit(write, read_back=read_back)
 
     async def run(self) -> None:
         """Sample until cancelled; a link fault ends the run with its ``Mk3Error``.
@@ -392,7 +396,8 @@ class Sampler:
             self.stats.commands += 1
             try:
                 await command.write(self.client)
-                await self._read_back()
+                if command.read_back:
+                    await self._read_back()
             except Mk3Error as err:
                 command.fail(err)
                 if not isinstance(err, NotConnectedError) and self.client.connected:
@@ -400,7 +405,8 @@ class Sampler:
                 raise
             status = self._current()
             command.confirm(status)
-            self._publish(status)
+            if command.read_back:
+                self._publish(status)
 
     async def _read_back(self) -> None:
         """What a command can change: the config frame and the interface flags."""
