@@ -11,6 +11,7 @@ import pytest
 from custom_components.victron_mk3.vebus_mk3 import Mk3Client, UnsupportedError
 from custom_components.victron_mk3.vebus_mk3.ess import discover_ess, setpoint_word
 from custom_components.victron_mk3.vebus_mk3.ess_control import EssController, EssState
+from custom_components.victron_mk3.vebus_mk3.exceptions import AccessLevelRequiredError
 from custom_components.victron_mk3.vebus_mk3.messages import is_mk2, mk2_data
 from custom_components.victron_mk3.vebus_mk3.requests import Request
 from custom_components.victron_mk3.vebus_mk3.sampler import Sampler
@@ -201,3 +202,27 @@ async def test_link_fault_stops_keep_alive(ess_sim: Simulator, ess_client: Mk3Cl
         task.cancel()  # sampling stops, as it does when the link fails
         await wait_until(lambda: control.state is EssState.LINK_LOST)
         assert control.grid_setpoint is None
+
+
+@pytest.mark.parametrize("ess", [EssAssistant(refuses_with=0x9B)])
+async def test_refused_write_is_typed_and_stops(ess_sim: Simulator, ess_client: Mk3Client) -> None:
+    sampler, control = await _controller(ess_sim, ess_client, keepalive_interval=0.5)
+    async with running(sampler):
+        await wait_until(lambda: sampler.latest is not None)
+        with pytest.raises(AccessLevelRequiredError):
+            await control.hold(1000)
+        assert control.state is EssState.REFUSED
+        assert model_of(ess_sim).setpoint is None
+
+
+async def test_link_interrupted_between_keep_alives_stops(ess_sim: Simulator, ess_client: Mk3Client) -> None:
+    """A sampler run that ended and started again between two writes hands control back."""
+    sampler, control = await _controller(ess_sim, ess_client, keepalive_interval=1.0)
+    async with running(sampler) as task:
+        await wait_until(lambda: sampler.latest is not None)
+        await control.hold(500)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    async with running(sampler):
+        await wait_until(lambda: control.state is EssState.LINK_LOST)
+        assert control.reason == "the link was interrupted"

@@ -92,6 +92,7 @@ class EssController:
         self.stats = EssStats()
         self._changed_at = 0.0  # last setpoint change (monotonic)
         self._straying_since: float | None = None
+        self._sampler_run = 0  # the sampler's run the setpoint was written in
         self._task: asyncio.Task[None] | None = None
         self._listeners: list[Listener] = []
         self._remove_sample_listener = sampler.add_listener(self._on_sample)
@@ -109,6 +110,7 @@ class EssController:
         Raises the ``Mk3Error`` of a first write that failed; control is then released.
         """
         previous = self.grid_setpoint
+        self._sampler_run = self.sampler.runs
         self.grid_setpoint = float(grid_power_w)
         self.hold_until = time.monotonic() + duration if duration is not None else None
         try:
@@ -174,6 +176,11 @@ class EssController:
                 await asyncio.sleep(wait)
             if self.hold_until is not None and time.monotonic() >= self.hold_until:
                 self._stop(EssState.RELEASED, "duration ended")
+                return
+            if self.sampler.runs != self._sampler_run:
+                # The link failed and came back between two writes: the port may lead to another
+                # unit now, and the user saw the device unavailable. Hand control back.
+                self._stop(EssState.LINK_LOST, "the link was interrupted")
                 return
             try:
                 await self._write()

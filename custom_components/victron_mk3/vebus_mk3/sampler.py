@@ -108,6 +108,7 @@ class Sampler:
         self._published_once = False
         self._slow_due = 0.0
         self._connection = 0
+        self.runs = 0  # runs started: a new one means the link failed in between (ESS keep-alive)
         self._core_silent = False
         self._slow_after_next_pass = False
 
@@ -175,6 +176,7 @@ class Sampler:
         from what this sampler already knows: no full re-read, the parts refresh as they come.
         """
         self._running = True
+        self.runs += 1
         self.client.forget_address()  # the MK3 may have been reset (it is powered by VE.Bus)
         fresh = self.latest is None
         if fresh or self.client.connections != self._connection:

@@ -56,6 +56,9 @@ class EssAssistant:
     # The assistant ignores the external setpoint altogether (e.g. not in mode 3) — a guess at
     # what "the assistant ignoring it" looks like: acknowledged, no effect.
     ignores_setpoint: bool = False
+    # Guess: a unit that answers setpoint writes with this code instead of 0x87 (e.g. 0x9B
+    # "access level required", which protocol.md lists for grid-code settings).
+    refuses_with: int | None = None
     setpoint: float | None = None  # the external setpoint in force; None = own behaviour
     since_write: float = 0.0  # seconds (real time) since the last setpoint write
     writes: int = 0  # acknowledged writes to the setpoint
@@ -122,6 +125,8 @@ class EssAssistant:
             self.eeprom_writes += 1
         if flags & FLAG_SETTING:
             return bytes((SETTING_UNSUPPORTED,))  # no settings are modelled
+        if self.refuses_with is not None:
+            return bytes((self.refuses_with, 0))
         if var_id != self.setpoint_id:
             self.other_writes += 1  # acknowledged, no effect (protocol.md)
             return bytes((RAM_WRITTEN,))
