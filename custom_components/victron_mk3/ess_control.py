@@ -115,6 +115,9 @@ class EssManager:
         self.discovery = found[0] if found else EssDiscovery((), None, reason)
         if self.discovery.setpoint_id is None:
             LOGGER.warning("%s: ESS control is on, but %s", client.url, self.discovery.reason)
+            if self.controller is not None:  # found before the port was reopened, gone now
+                await self.controller.close()
+                self.controller = None
             return
         if self.controller is not None and self.controller.setpoint_id != self.discovery.setpoint_id:
             await self.controller.close()

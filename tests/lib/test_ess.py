@@ -226,3 +226,15 @@ async def test_link_interrupted_between_keep_alives_stops(ess_sim: Simulator, es
     async with running(sampler):
         await wait_until(lambda: control.state is EssState.LINK_LOST)
         assert control.reason == "the link was interrupted"
+
+
+async def test_ten_minutes_of_keep_alives_write_no_eeprom(ess_sim: Simulator, ess_client: Mk3Client) -> None:
+    """150 keep-alives (ten minutes' worth at one per 4 s), compressed: every one RAM only."""
+    sampler, control = await _controller(ess_sim, ess_client, keepalive_interval=0.02)
+    async with running(sampler):
+        await wait_until(lambda: sampler.latest is not None)
+        await control.hold(-300)
+        await wait_until(lambda: model_of(ess_sim).writes >= 150, 60)
+        assert control.state.holding
+        assert model_of(ess_sim).eeprom_writes == 0
+        await control.release()

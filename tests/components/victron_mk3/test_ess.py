@@ -27,7 +27,7 @@ from custom_components.victron_mk3.vebus_mk3.simulator import (
 )
 from custom_components.victron_mk3.vebus_mk3.simulator.ess import NO_ESS
 
-from .common import ENTRY_ID, wait_until
+from .common import ENTRY_ID, unplug, wait_until
 
 SETPOINT = "number.victron_mk3_ess_grid_setpoint"
 CONTROL = "switch.victron_mk3_ess_external_control"
@@ -260,3 +260,25 @@ async def test_options_flow_turns_control_on(hass: HomeAssistant, init_integrati
     state = hass.states.get(SETPOINT)
     assert state.attributes["min"] == -1000
     assert state.attributes["max"] == 2000
+
+
+async def test_link_fault_releases_control(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    simulator: SimulatorThread,
+    coordinator: VictronMk3Coordinator,
+) -> None:
+    """Unplugged while holding: writes stop, the switch shows why, the Multi falls back."""
+    await _set(hass, 900)
+    await unplug(simulator, coordinator.client)
+    await wait_until(lambda: _manager(coordinator).state is EssState.LINK_LOST, SETTLE)
+    await wait_until(lambda: _ess(simulator).setpoint is None, SETTLE)
+    simulator.replug()
+    await wait_until(lambda: coordinator.fault is None and coordinator.sampler.running, SETTLE)
+    await hass.async_block_till_done()
+    state = hass.states.get(CONTROL)
+    assert state.state == STATE_OFF
+    assert state.attributes["control_state"] == "link_lost"
+    writes = _ess(simulator).writes
+    await asyncio.sleep(1.0)
+    assert _ess(simulator).writes == writes  # not resumed on its own after the reconnect
