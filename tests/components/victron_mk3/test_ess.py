@@ -5,7 +5,14 @@ from __future__ import annotations
 import asyncio
 
 from homeassistant.components.number import ATTR_VALUE, SERVICE_SET_VALUE
-from homeassistant.const import ATTR_ENTITY_ID, SERVICE_TURN_OFF, STATE_OFF, STATE_ON, STATE_UNKNOWN
+from homeassistant.const import (
+    ATTR_ENTITY_ID,
+    SERVICE_TURN_OFF,
+    SERVICE_TURN_ON,
+    STATE_OFF,
+    STATE_ON,
+    STATE_UNKNOWN,
+)
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import device_registry as dr, issue_registry as ir
@@ -111,6 +118,11 @@ async def test_off_by_default_writes_nothing(
     received = simulator.call(lambda sim: list(sim.received))
     assert not [p for p in received if len(p) > 3 and p[2] in (0x30, 0x37) and p[3] >= 128]
     assert not [p for p in received if len(p) > 2 and p[2] == 0x37]
+    (device,) = dr.async_entries_for_config_entry(dr.async_get(hass), init_integration.entry_id)
+    with pytest.raises(ServiceValidationError):
+        await hass.services.async_call(
+            DOMAIN, "set_ess_setpoint", {"device_id": device.id, "setpoint": 100}, blocking=True
+        )
     assert _ess(simulator).writes == 0
     diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, init_integration)
     assert diagnostics["ess"]["enabled"] is False
@@ -282,3 +294,16 @@ async def test_link_fault_releases_control(
     writes = _ess(simulator).writes
     await asyncio.sleep(1.0)
     assert _ess(simulator).writes == writes  # not resumed on its own after the reconnect
+
+
+async def test_switch_on_holds_the_last_setpoint(
+    hass: HomeAssistant, init_integration: MockConfigEntry, simulator: SimulatorThread
+) -> None:
+    """Off then on again: the last setpoint is held again (0 W before any was set)."""
+    await hass.services.async_call("switch", SERVICE_TURN_ON, {ATTR_ENTITY_ID: CONTROL}, blocking=True)
+    assert _ess(simulator).setpoint == 0
+    await _set(hass, 600)
+    await hass.services.async_call("switch", SERVICE_TURN_OFF, {ATTR_ENTITY_ID: CONTROL}, blocking=True)
+    await hass.services.async_call("switch", SERVICE_TURN_ON, {ATTR_ENTITY_ID: CONTROL}, blocking=True)
+    assert _ess(simulator).setpoint == -600
+    assert float(hass.states.get(SETPOINT).state) == 600

@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 
 ASSISTANT_RAM_START = 128
 ESS_ASSISTANT_ID = 5
-# Guess: an assistant id for the record in front of ESS in the "setpoint at 131" layout (the
-# real one is not known; any id other than 5 tells the same story).
+# Another assistant, for a layout without ESS (guess: any id other than 5 tells the same story).
 OTHER_ASSISTANT_ID = 0x21
 FALLBACK_AFTER = 15.0
 OWN_SETPOINT = 0.0
@@ -39,9 +38,12 @@ class AssistantSpec:
     words: int
 
 
-# Guess: 4 words in the ESS record (setpoint, flags and two more); only the first is a fact.
+# A public client's scan log of a real unit (setpoint at 131): 128 = 0x0090 (assistant 9, no
+# words), 129 = 0x8800 (assistant 0x880, no words), 130 = 0x0054 (ESS, 4 words). The 4-word ESS
+# record is from that log; the ESS-first layout (setpoint at 129) is the other one protocol.md
+# reports, its record size a guess.
 SETPOINT_AT_129 = (AssistantSpec(ESS_ASSISTANT_ID, 4),)
-SETPOINT_AT_131 = (AssistantSpec(OTHER_ASSISTANT_ID, 1), AssistantSpec(ESS_ASSISTANT_ID, 4))
+SETPOINT_AT_131 = (AssistantSpec(0x009, 0), AssistantSpec(0x880, 0), AssistantSpec(ESS_ASSISTANT_ID, 4))
 NO_ESS = (AssistantSpec(OTHER_ASSISTANT_ID, 1),)
 
 
