@@ -238,3 +238,28 @@ async def test_ten_minutes_of_keep_alives_write_no_eeprom(ess_sim: Simulator, es
         assert control.state.holding
         assert model_of(ess_sim).eeprom_writes == 0
         await control.release()
+
+
+async def test_full_battery_limits_without_stopping(tmp_path: Path) -> None:
+    """A charging setpoint a full battery cannot take: limited, held on, no "not following"."""
+    from custom_components.victron_mk3.vebus_mk3.const import ChargeStage
+
+    ess = EssAssistant()
+    model = MultiplusModel(ess=ess, soc=0.999, charge_stage=ChargeStage.FLOAT)
+    async with Simulator(model, link=str(tmp_path / "tty"), time_scale=0.0) as sim:
+        client = Mk3Client(sim.url)
+        await client.connect()
+        try:
+            sampler, control = await _controller(sim, client, keepalive_interval=0.5, follow_timeout=1.0)
+            async with running(sampler):
+                await wait_until(lambda: sampler.latest is not None)
+                await control.hold(2000)
+                await wait_until(lambda: control.state is EssState.LIMITED)
+                assert "full" in control.reason
+                writes = ess.writes
+                await asyncio.sleep(2.5)  # past the follow timeout
+                assert control.state is EssState.LIMITED
+                assert ess.writes > writes  # still held
+                await control.close()
+        finally:
+            await client.close()

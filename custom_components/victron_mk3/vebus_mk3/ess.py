@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from .const import ChargeStage, Led
 from .exceptions import UnsupportedError
 from .status import POWER, ac_part
 
@@ -31,6 +32,19 @@ LAST_RAM_ID = 0xFF
 MAX_RECORDS = 32
 SETPOINT_MIN = -0x8000
 SETPOINT_MAX = 0x7FFF
+# Charger stages of a battery that is (nearly) full: it takes less than a charging setpoint asks.
+FULL_STAGES = frozenset(
+    {
+        ChargeStage.ABSORPTION,
+        ChargeStage.FLOAT,
+        ChargeStage.STORAGE,
+        ChargeStage.REPEATED_ABSORPTION,
+        ChargeStage.FORCED_ABSORPTION,
+        ChargeStage.EQUALISE,
+    }
+)
+# A setpoint above this share of what the AC input current limit allows is held back by it.
+INPUT_LIMIT_SHARE = 0.9
 
 
 @dataclass(frozen=True)
@@ -137,4 +151,25 @@ def measured_grid_power(status: DeviceStatus, since: float) -> float | None:
     ac = status.ac.get(1)
     if ac is not None and status.read_at.get(ac_part(1), -1.0) > since and power is None:
         return ac.mains_voltage * ac.mains_current
+    return None
+
+
+def limit_reason(status: DeviceStatus, target: float, measured: float) -> str | None:
+    """Why the Multi may rightly stay short of ``target``; None when no limit explains it.
+
+    A full battery takes less than a charging setpoint asks, the AC input current limit caps
+    the import, a low battery stops discharging. Such a shortfall is not "not following":
+    control goes on (the power follows again once the limit goes away).
+    """
+    leds = status.leds.on if status.leds is not None else Led(0)
+    if measured < target:  # less taken from the grid than asked: the battery charges less
+        if status.charge_stage in FULL_STAGES or leds & (Led.ABSORPTION | Led.FLOAT):
+            return "the battery is (nearly) full"
+        config, ac = status.config, status.ac.get(1)
+        if config is not None and ac is not None:
+            allowed = config.current_limit * ac.mains_voltage
+            if target >= INPUT_LIMIT_SHARE * allowed:
+                return f"the AC input current limit ({config.current_limit:g} A) allows about {allowed:.0f} W"
+    elif Led.LOW_BATTERY in leds:
+        return "the battery is low"
     return None

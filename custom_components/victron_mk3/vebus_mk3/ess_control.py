@@ -20,7 +20,7 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
-from .ess import measured_grid_power, setpoint_word
+from .ess import limit_reason, measured_grid_power, setpoint_word
 from .exceptions import Mk3Error, UnsupportedError
 
 if TYPE_CHECKING:
@@ -48,13 +48,14 @@ class EssState(StrEnum):
     RELEASED = "released"  # no setpoint held: the Multi runs its own ESS behaviour
     SETTLING = "settling"  # written; the power has not reached the setpoint yet
     FOLLOWING = "following"  # the measured power is at the setpoint
+    LIMITED = "limited"  # held; a known limit (full battery, input current limit) holds it back
     NOT_FOLLOWING = "not_following"  # stopped: the power did not follow the setpoint
     LINK_LOST = "link_lost"  # stopped: the link failed while a setpoint was held
     REFUSED = "refused"  # stopped: the device refused the write
 
     @property
     def holding(self) -> bool:
-        return self in (EssState.SETTLING, EssState.FOLLOWING)
+        return self in (EssState.SETTLING, EssState.FOLLOWING, EssState.LIMITED)
 
 
 @dataclass
@@ -231,6 +232,12 @@ class EssController:
             self._straying_since = None
             if self.state is not EssState.FOLLOWING:
                 self._set(EssState.FOLLOWING, "")
+                self._notify()
+            return
+        if (limited := limit_reason(status, target, measured)) is not None:
+            self._straying_since = None
+            if self.state is not EssState.LIMITED or self.reason != limited:
+                self._set(EssState.LIMITED, limited)
                 self._notify()
             return
         if self.state is EssState.SETTLING:
