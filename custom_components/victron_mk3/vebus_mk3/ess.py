@@ -9,6 +9,10 @@ been seen at 129 and at 131), so the records are always walked, never an id assu
 
 Home Assistant's convention is the opposite (positive = taking power from the grid); the one
 conversion between the two is ``setpoint_word``.
+
+Multi-unit systems (extension point, not built): one setpoint per phase, written to that phase's
+master (protocol.md: likely, unconfirmed). One public client instead sends the ``0x37`` write
+with a trailing phase byte (phase - 1) to the addressed unit (one source, unverified).
 """
 
 from __future__ import annotations
