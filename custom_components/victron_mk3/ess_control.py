@@ -111,7 +111,8 @@ class EssManager:
                 LOGGER.debug("%s: ESS %s (attempt %d)", client.url, reason, attempt + 1)
                 if not isinstance(err, NoAnswerError | TimeoutError):
                     break
-        self._discovered_on_connection = client.connections
+        # A walk that did not complete (link trouble) is tried again by the next action.
+        self._discovered_on_connection = client.connections if found else -1
         self.discovery = found[0] if found else EssDiscovery((), None, reason)
         if self.discovery.setpoint_id is None:
             LOGGER.warning("%s: ESS control is on, but %s", client.url, self.discovery.reason)
