@@ -154,14 +154,18 @@ class EssController:
     # ---- internals ------------------------------------------------------------
 
     async def _write(self) -> None:
-        setpoint = self.grid_setpoint
-        if setpoint is None:
+        if self.grid_setpoint is None:
             return
-        word = setpoint_word(setpoint)
 
         async def write(client: Mk3Client) -> None:
+            # Decided when the sampler runs it, not when it was queued: a keep-alive queued
+            # just before a release must not write (it would restart the device's fallback
+            # timer), one queued before a new setpoint writes the new one.
+            setpoint = self.grid_setpoint
+            if setpoint is None:
+                return
             started = time.monotonic()
-            await client.write_ram_word(self.setpoint_id, word)
+            await client.write_ram_word(self.setpoint_id, setpoint_word(setpoint))
             self.stats.write_seconds += time.monotonic() - started
 
         await self.sampler.command(write, read_back=False)
