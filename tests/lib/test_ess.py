@@ -24,7 +24,7 @@ from custom_components.victron_mk3.vebus_mk3.simulator import (
 )
 from custom_components.victron_mk3.vebus_mk3.simulator.ess import NO_ESS
 
-from .helpers import running
+from .helpers import running, wait_for_cycles
 
 WAIT = 15.0
 
@@ -160,6 +160,7 @@ async def test_charge_feed_in_release(ess_sim: Simulator, ess_client: Mk3Client)
         assert control.stats.writes >= 4
 
         await control.release()
+        await wait_for_cycles(sampler, sampler.stats.cycles + 2)  # a write in flight has landed
         writes = model_of(ess_sim).writes
         await wait_until(lambda: model_of(ess_sim).setpoint is None)  # the device fell back
         # Its own behaviour (self-consumption): nothing from or to the grid.

@@ -45,8 +45,11 @@ SETTLE = 15.0
 
 @pytest.fixture
 def model() -> MultiplusModel:
-    """A Multi with the ESS assistant (setpoint at 131); it falls back 3 s after the last write."""
-    return MultiplusModel(ess=EssAssistant(layout=SETPOINT_AT_131, fallback_after=3.0))
+    """A Multi with the ESS assistant (setpoint at 131); it falls back 8 s after the last write.
+
+    Longer than the 4 s keep-alive (as the real ~15 s is), shorter than the tests' waits.
+    """
+    return MultiplusModel(ess=EssAssistant(layout=SETPOINT_AT_131, fallback_after=8.0))
 
 
 @pytest.fixture
@@ -129,7 +132,10 @@ async def test_off_by_default_writes_nothing(
 
 
 async def test_charge_feed_in_and_release(
-    hass: HomeAssistant, init_integration: MockConfigEntry, simulator: SimulatorThread
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    simulator: SimulatorThread,
+    coordinator: VictronMk3Coordinator,
 ) -> None:
     """+1500 W takes 1500 W from the grid, -800 W feeds 800 W in, release falls back to 0 W."""
     assert hass.states.get(SETPOINT).state == STATE_UNKNOWN  # released
@@ -152,9 +158,11 @@ async def test_charge_feed_in_and_release(
     await wait_until(lambda: _near(_shown_power(hass), -800), SETTLE)
 
     await hass.services.async_call("switch", SERVICE_TURN_OFF, {ATTR_ENTITY_ID: CONTROL}, blocking=True)
+    cycles = coordinator.sampler.stats.cycles
+    await wait_until(lambda: coordinator.sampler.stats.cycles >= cycles + 2, SETTLE)  # in flight: landed
     writes = _ess(simulator).writes
     assert hass.states.get(CONTROL).state == STATE_OFF
-    # Within the device's timeout (3 s here) it is back on its own: 0 W at the AC input.
+    # Within the device's timeout (8 s here) it is back on its own: 0 W at the AC input.
     await wait_until(lambda: _ess(simulator).setpoint is None, SETTLE)
     assert abs(_device_input_power(simulator)) < 1
     assert _ess(simulator).writes == writes
@@ -171,6 +179,7 @@ async def test_hold_outlasts_the_fallback_without_eeprom_writes(
     controller = _manager(coordinator).controller
     assert controller is not None
     controller.keepalive_interval = 0.5  # many keep-alives in little time
+    simulator.call(lambda sim: setattr(sim.model.ess, "fallback_after", 3.0))
     await _set(hass, 1000)
     loop = hass.loop
     until = loop.time() + 10.0
