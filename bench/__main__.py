@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 import sys
 import time
 
+from .ess import measure_ess
 from .ha import measure_home_assistant
 from .link import Row, measure_link, measure_loop_cost
 from .profiles import measure_profiles
@@ -28,6 +29,7 @@ async def main() -> None:
     await _step("profiles", rows, measure_profiles)
     await _step("recovery", rows, measure_recovery)
     await _step("library: state changes, bad line", rows, measure_sampling)
+    await _step("ESS external control", rows, measure_ess)
     await _step("Home Assistant, default options", rows, measure_home_assistant)
     await _step("Home Assistant, 0.5 s", rows, lambda rows: measure_home_assistant(rows, interval=0.5))
     print("| measure | value | target |")

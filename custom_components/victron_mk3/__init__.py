@@ -10,6 +10,7 @@ from homeassistant.helpers.typing import ConfigType
 from .const import CONF_PORT, DOMAIN
 from .coordinator import VictronMk3ConfigEntry, VictronMk3Coordinator
 from .device import async_register_devices
+from .ess_control import async_setup_ess, async_setup_ess_services
 from .migration import async_migrate_entry
 from .services import async_setup_services
 from .vebus_mk3 import Mk3Client
@@ -36,6 +37,7 @@ PLATFORMS = [
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Register the services once for all entries."""
     async_setup_services(hass)
+    async_setup_ess_services(hass)
     return True
 
 
@@ -48,6 +50,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: VictronMk3ConfigEntry) -
     await coordinator.async_config_entry_first_refresh()
     entry.runtime_data = coordinator
     entry.async_on_unload(async_register_devices(hass, coordinator))
+    await async_setup_ess(hass, entry)  # only with its option on; before the entities
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
 

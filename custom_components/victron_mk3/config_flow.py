@@ -15,6 +15,7 @@ from homeassistant.config_entries import (
 from homeassistant.const import CONF_MODEL, CONF_PORT, CONF_SCAN_INTERVAL
 from homeassistant.core import callback
 from homeassistant.helpers.selector import (
+    BooleanSelector,
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
@@ -27,11 +28,17 @@ from homeassistant.helpers.service_info.usb import UsbServiceInfo
 import probatio
 
 from .const import (
+    CONF_ESS_CONTROL,
+    CONF_ESS_MAX_EXPORT,
+    CONF_ESS_MAX_IMPORT,
     CONF_PHASES,
     CONF_SERIAL_NUMBER,
+    DEFAULT_ESS_MAX_EXPORT,
+    DEFAULT_ESS_MAX_IMPORT,
     DEFAULT_NAME,
     DEFAULT_SCAN_INTERVAL,
     DOMAIN,
+    ESS_LIMIT_MAX,
     LOGGER,
     MAX_SCAN_INTERVAL_SECONDS,
     MIN_SCAN_INTERVAL_SECONDS,
@@ -44,6 +51,12 @@ from .vebus_mk3 import ProbeResult, probe
 BY_ID_DIRECTORY = "/dev/serial/by-id/"
 # A typed path or a serialx URL (socket://host:port for ser2net) is accepted as well.
 PORT_SCHEMA = probatio.Schema({probatio.Required(CONF_PORT): SerialPortSelector()})
+
+_ESS_LIMIT = NumberSelector(
+    NumberSelectorConfig(
+        min=0, max=ESS_LIMIT_MAX, step=50, unit_of_measurement="W", mode=NumberSelectorMode.BOX
+    )
+)
 
 OPTIONS_SCHEMA = probatio.Schema(
     {
@@ -65,6 +78,15 @@ OPTIONS_SCHEMA = probatio.Schema(
                 translation_key=CONF_PHASES,
             )
         ),
+        # ESS external control: off unless the user turns it on (see the form's description).
+        # No defaults: an options form submitted without them stores nothing new (absent = off).
+        probatio.Optional(CONF_ESS_CONTROL, description={"suggested_value": False}): BooleanSelector(),
+        probatio.Optional(
+            CONF_ESS_MAX_IMPORT, description={"suggested_value": DEFAULT_ESS_MAX_IMPORT}
+        ): _ESS_LIMIT,
+        probatio.Optional(
+            CONF_ESS_MAX_EXPORT, description={"suggested_value": DEFAULT_ESS_MAX_EXPORT}
+        ): _ESS_LIMIT,
     }
 )
 

@@ -21,6 +21,13 @@ CONF_SERIAL_NUMBER: Final = "serial_number"
 
 # Options (and CONF_SCAN_INTERVAL).
 CONF_PHASES: Final = "phases"
+# ESS external control (off by default: nothing is written to the ESS assistant without it).
+CONF_ESS_CONTROL: Final = "ess_control"
+CONF_ESS_MAX_IMPORT: Final = "ess_max_import"
+CONF_ESS_MAX_EXPORT: Final = "ess_max_export"
+DEFAULT_ESS_MAX_IMPORT: Final = 3000
+DEFAULT_ESS_MAX_EXPORT: Final = 3000
+ESS_LIMIT_MAX: Final = 30000
 
 # Service fields (ATTR_DEVICE_ID, ATTR_MODE and this one as j9brown/victron-mk3-hass named them).
 ATTR_CURRENT_LIMIT: Final = "current_limit"

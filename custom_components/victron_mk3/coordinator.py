@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 import time
-from typing import Any, override
+from typing import TYPE_CHECKING, Any, override
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
@@ -54,6 +54,9 @@ from .vebus_mk3.capabilities import Feature
 from .vebus_mk3.messages import ConfigInfo
 from .vebus_mk3.robust import WINDOW, robust_status
 from .vebus_mk3.sampler import SLOW_INTERVAL
+
+if TYPE_CHECKING:
+    from .ess_control import EssManager
 
 type VictronMk3ConfigEntry = ConfigEntry[VictronMk3Coordinator]
 
@@ -108,6 +111,8 @@ class VictronMk3Coordinator(DataUpdateCoordinator[VictronMk3Data]):
         self.sampler = Sampler(client, extra_phases or None)
         self.supervisor = LinkSupervisor(client, self.sampler, self._async_on_fault)
         self.fault: Mk3Error | None = None
+        # ESS external control; set up only when its option is on (ess_control.py).
+        self.ess: EssManager | None = None
         self._asleep_since: float | None = None
         self._first_result: asyncio.Future[None] | None = None
         self._link_task: asyncio.Task[None] | None = None

@@ -13,6 +13,7 @@ from homeassistant.core import HomeAssistant
 
 from .const import CONF_PORT, CONF_SERIAL_NUMBER
 from .coordinator import VictronMk3ConfigEntry
+from .ess_control import ess_diagnostics
 from .vebus_mk3 import DeviceStatus
 
 TO_REDACT = {CONF_SERIAL_NUMBER}
@@ -102,4 +103,5 @@ async def async_get_config_entry_diagnostics(
         },
         "scales": {str(var_id): asdict(info) for var_id, info in sorted(client.scales.items())},
         "last_replies": _plain(_replies(data.status)) if data else None,
+        "ess": ess_diagnostics(coordinator),
     }

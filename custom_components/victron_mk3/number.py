@@ -17,6 +17,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from .coordinator import VictronMk3ConfigEntry
 from .entity import VictronMk3Entity
 from .errors import link_down
+from .ess_entities import ess_numbers
 from .models import remote_panel_mode
 from .vebus_mk3 import ConfigInfo
 from .vebus_mk3.status import CONFIG
@@ -41,6 +42,7 @@ async def async_setup_entry(
 ) -> None:
     """Add the current limit number."""
     async_add_entities([VictronMk3CurrentLimitNumber(entry.runtime_data, REMOTE_PANEL_CURRENT_LIMIT)])
+    async_add_entities(ess_numbers(entry.runtime_data))  # none unless ESS control is on and found
 
 
 class VictronMk3CurrentLimitNumber(VictronMk3Entity, NumberEntity):

@@ -60,6 +60,10 @@ def _coordinator(hass: HomeAssistant, call: ServiceCall) -> VictronMk3Coordinato
     return entry.runtime_data
 
 
+# For the actions of other modules (ESS control): the loaded entry's coordinator of a call.
+coordinator_of_call = _coordinator
+
+
 async def _async_set_remote_panel_state(call: ServiceCall) -> None:
     coordinator = _coordinator(call.hass, call)
     await coordinator.async_set_remote_panel_state(

@@ -13,6 +13,7 @@ from homeassistant.helpers.restore_state import ExtraStoredData, RestoreEntity
 
 from .coordinator import VictronMk3ConfigEntry
 from .entity import VictronMk3Entity
+from .ess_entities import ess_switches
 from .recorded import async_last_recorded_states
 from .vebus_mk3.capabilities import Feature, Support
 
@@ -33,6 +34,7 @@ async def async_setup_entry(
 ) -> None:
     """Add the standby switch."""
     async_add_entities([VictronMk3StandbySwitch(entry.runtime_data, REMOTE_PANEL_STANDBY)])
+    async_add_entities(ess_switches(entry.runtime_data))  # none unless ESS control is on and found
 
 
 @dataclass(frozen=True)

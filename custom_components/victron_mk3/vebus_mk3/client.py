@@ -133,6 +133,22 @@ class Mk3Client(Mk3Link):
             if var_id not in self.scales:
                 await self.get_ram_info(var_id)
 
+    async def read_ram_word(self, var_id: int) -> int:
+        """One RAM variable's raw 16-bit word, without asking for a scale (assistant RAM has none).
+
+        Raises ``UnsupportedError`` when the device answers ``0x90``.
+        """
+        await self._select_address()
+        return (await self.request(requests.read_ram(next(self._letters), [var_id])))[0]
+
+    async def write_ram_word(self, var_id: int, raw: int) -> None:
+        """Write a RAM variable's raw word with ``0x37``; RAM only, never stored in EEPROM.
+
+        A wrong id is acknowledged too and changes nothing: confirm the effect, not the reply.
+        """
+        await self._select_address()
+        await self.request(requests.write_ram_via_id(next(self._letters), var_id, raw))
+
     async def read_ram(self, var_ids: Iterable[int]) -> dict[int, float | None]:
         """Physical values of RAM variables; None for unsupported ones.
 

@@ -24,6 +24,8 @@ class Command:
 
     write: Write
     done: asyncio.Future[DeviceStatus]
+    # False for writes whose effect is not in the settings (an ESS keep-alive): no config read.
+    read_back: bool = True
 
     def fail(self, err: Mk3Error) -> None:
         if not self.done.done():
@@ -44,9 +46,9 @@ class CommandQueue:
     def __bool__(self) -> bool:
         return bool(self._queue)
 
-    def submit(self, write: Write) -> asyncio.Future[DeviceStatus]:
+    def submit(self, write: Write, *, read_back: bool = True) -> asyncio.Future[DeviceStatus]:
         done: asyncio.Future[DeviceStatus] = asyncio.get_running_loop().create_future()
-        self._queue.append(Command(write, done))
+        self._queue.append(Command(write, done, read_back))
         self._arrived.set()
         return done
 

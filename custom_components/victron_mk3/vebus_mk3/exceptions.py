@@ -27,5 +27,9 @@ class UnsupportedError(Mk3Error):
     """The device answered that it does not support what was asked."""
 
 
+class AccessLevelRequiredError(UnsupportedError):
+    """The device refused a write that needs a higher access level (reply ``0x9B``, e.g. grid codes)."""
+
+
 class LinkFailedError(LinkIOError):
     """The link task failed in an unexpected way; it is restarted."""

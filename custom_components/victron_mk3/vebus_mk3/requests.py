@@ -28,7 +28,7 @@ from .const import (
     InterfaceFlags,
     SwitchState,
 )
-from .exceptions import UnsupportedError
+from .exceptions import AccessLevelRequiredError, UnsupportedError
 from .messages import (
     ACInfo,
     ConfigInfo,
@@ -282,3 +282,38 @@ def firmware_word(letter: int, high: bool) -> Request[FirmwarePart]:
     # Peers send two zero argument bytes after the sub-command.
     request_payload = bytes((MK2_FRAME, letter, sub, 0x00, 0x00))
     return Request("firmware version", request_payload, lambda p: is_mk2(p, letter), parse)
+
+
+# CommandWriteViaID (protocol.md, *ESS external control*; Victron's velib mk2MsgSetId):
+# ``FF X 37 flags id lo hi``, reply ``0x87`` once a RAM variable is written. Capture from a public
+# client: ``07 FF 5A 37 00 83 72 01 73`` → ``03 FF 5A 87 1D`` (id 131, value 370).
+W_WRITE_VIA_ID = 0x37
+W_RAM_WRITTEN = 0x87
+W_ACCESS_LEVEL_REQUIRED = 0x9B
+WRITE_VIA_ID_SETTING = 0x01  # flag bit 0: a setting instead of a RAM variable (never used here)
+WRITE_VIA_ID_NO_EEPROM = 0x02  # flag bit 1: do not store in EEPROM (always set: EEPROM wears)
+
+
+def write_ram_via_id(letter: int, var_id: int, raw: int) -> Request[None]:
+    """Write a RAM variable's raw 16-bit word; RAM only, never stored in EEPROM.
+
+    The flags are fixed here, not a parameter: a caller cannot forget the no-EEPROM bit.
+    ``0x80`` (unknown command), ``0x90``/``0x91`` and any other code than ``0x87`` raise
+    ``UnsupportedError``; ``0x9B`` raises ``AccessLevelRequiredError``. A definite refusal is
+    an answer, not a lost reply.
+    """
+    if not 0 <= var_id <= 0xFF:
+        raise ValueError(f"write via id takes a one-byte id, got {var_id}")
+    word = raw & 0xFFFF
+
+    def parse(payload: bytes) -> None:
+        data = _w_reply(letter, payload)
+        if data[0] == W_RAM_WRITTEN:
+            return
+        if data[0] == W_ACCESS_LEVEL_REQUIRED:
+            raise AccessLevelRequiredError(f"writing RAM id {var_id} needs a higher access level")
+        raise UnsupportedError(f"writing RAM id {var_id} answered {data.hex()}")
+
+    flags = WRITE_VIA_ID_NO_EEPROM
+    request_payload = bytes((MK2_FRAME, letter, W_WRITE_VIA_ID, flags, var_id, word & 0xFF, word >> 8))
+    return Request(f"write RAM {var_id}", request_payload, lambda p: is_mk2(p, letter), parse)

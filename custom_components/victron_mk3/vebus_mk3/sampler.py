@@ -108,6 +108,7 @@ class Sampler:
         self._published_once = False
         self._slow_due = 0.0
         self._connection = 0
+        self.runs = 0  # runs started: a new one means the link failed in between (ESS keep-alive)
         self._core_silent = False
         self._slow_after_next_pass = False
 
@@ -158,11 +159,15 @@ class Sampler:
         if enabled:
             self.request_slow_read()  # check (and set) the flag now, not a slow interval later
 
-    async def command(self, write: Write) -> DeviceStatus:
-        """Run ``write`` before the next read, then confirm it by reading the settings back."""
+    async def command(self, write: Write, *, read_back: bool = True) -> DeviceStatus:
+        """Run ``write`` before the next read, then confirm it by reading the settings back.
+
+        ``read_back=False``: no settings read after it (a write whose effect shows in the
+        measurements, e.g. an ESS setpoint), and the status it returns is not published.
+        """
         if not self._running:
             raise NotConnectedError(f"{self.client.url} is not being sampled")
-        return await self._commands.submit(write)
+        return await self._commands.submit(write, read_back=read_back)
 
     async def run(self) -> None:
         """Sample until cancelled; a link fault ends the run with its ``Mk3Error``.
@@ -171,6 +176,7 @@ class Sampler:
         from what this sampler already knows: no full re-read, the parts refresh as they come.
         """
         self._running = True
+        self.runs += 1
         self.client.forget_address()  # the MK3 may have been reset (it is powered by VE.Bus)
         fresh = self.latest is None
         if fresh or self.client.connections != self._connection:
@@ -392,7 +398,8 @@ class Sampler:
             self.stats.commands += 1
             try:
                 await command.write(self.client)
-                await self._read_back()
+                if command.read_back:
+                    await self._read_back()
             except Mk3Error as err:
                 command.fail(err)
                 if not isinstance(err, NotConnectedError) and self.client.connected:
@@ -400,7 +407,8 @@ class Sampler:
                 raise
             status = self._current()
             command.confirm(status)
-            self._publish(status)
+            if command.read_back:
+                self._publish(status)
 
     async def _read_back(self) -> None:
         """What a command can change: the config frame and the interface flags."""

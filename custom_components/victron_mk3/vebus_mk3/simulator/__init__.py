@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ..const import ChargeStage
 from .device import S_INIT_VARIANT, Mk3Device, Response
+from .ess import SETPOINT_AT_129, SETPOINT_AT_131, AssistantSpec, EssAssistant
 from .model import Flows, FrontSwitch, MultiplusModel, PhaseFlows
 from .profiles import DEFAULT_PROFILE, PROFILES, Profile, make_model
 from .quirks import DeviceQuirks
@@ -22,9 +23,13 @@ __all__ = [
     "FTDI_LATENCY",
     "PROFILES",
     "RAM_VARS",
+    "SETPOINT_AT_129",
+    "SETPOINT_AT_131",
     "S_INIT_VARIANT",
+    "AssistantSpec",
     "ChargeStage",
     "DeviceQuirks",
+    "EssAssistant",
     "Faults",
     "Flows",
     "FrontSwitch",

@@ -33,6 +33,7 @@ from ..const import (
     SwitchState,
 )
 from ..frame import checksum, encode_frame
+from .ess import LEGACY_WRITE_DATA, LEGACY_WRITE_RAM, WRITE_VIA_ID, write_via_id_without_ess
 from .model import Flows, MultiplusModel
 from .quirks import S_FLAG_DO_NOT_FORWARD, S_FLAG_LED_STATUS, S_FLAGS_INDEX
 from .ramvars import RAM_VARS, period, read_raw, spec_for
@@ -44,7 +45,7 @@ S_INIT_VARIANT = bytes((0x00, 0x00, 0x00, 0x01, 0x90, 0x00, 0x01))
 # W-family codes beyond const.py. Uncertain: taken from the MK2 reply-code list, not protocol.md.
 W_UNKNOWN_COMMAND = 0x80
 W_SETTING_UNSUPPORTED = 0x91
-W_SETTING_COMMANDS = (W_READ_SETTING, 0x33, 0x34, 0x35, 0x37)
+W_SETTING_COMMANDS = (W_READ_SETTING, 0x33, 0x35)
 W_FAMILY = b"WXYZ"
 W_CUTOFF = 4  # 'W' replies lose everything past four data bytes
 MAX_RAM_IDS = 3  # what fits a short frame; further ids are not answered
@@ -289,6 +290,10 @@ class Mk3Device:
             word = version & 0xFFFF if sub == W_VERSION_LOW else version >> 16 & 0xFFFF
             code = W_VERSION_LOW_REPLY if sub == W_VERSION_LOW else W_VERSION_HIGH_REPLY
             return bytes((code, word & 0xFF, word >> 8))
+        if sub == WRITE_VIA_ID:
+            return model.ess.write_via_id(args) if model.ess is not None else write_via_id_without_ess(args)
+        if sub in (LEGACY_WRITE_RAM, LEGACY_WRITE_DATA):
+            return bytes((W_UNKNOWN_COMMAND,))  # the MK3's compatibility flag is off
         if sub in W_SETTING_COMMANDS:
             return bytes((W_SETTING_UNSUPPORTED,))  # no settings are modelled (and none written)
         return bytes((W_UNKNOWN_COMMAND,))

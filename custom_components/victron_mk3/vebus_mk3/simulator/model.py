@@ -14,6 +14,7 @@ from enum import IntEnum
 import itertools
 
 from ..const import ChargeAction, ChargeStage, DeviceState, InterfaceFlags, Led, SwitchRegister, SwitchState
+from .ess import EssAssistant, battery_ac_power
 from .quirks import DeviceQuirks
 
 INTERFACE_FLAGS_DEFAULT = InterfaceFlags.PANEL_DETECT | InterfaceFlags.UNDOCUMENTED
@@ -124,6 +125,9 @@ class MultiplusModel:
     # an ESS would), so mains current goes negative. Shown as power assist (guess).
     feed_in_w: float = 0.0
     over_temperature: bool = False
+    # The ESS assistant (None: not installed). With it, the unit regulates its AC input power to
+    # the external setpoint while one is in force.
+    ess: EssAssistant | None = None
     relay_on: bool = False
     # Inverter and charger.
     inverter_voltage: float = 230.0
@@ -270,7 +274,19 @@ class MultiplusModel:
         if connected:
             limit_w = self.current_limit * mains_v
             out_v, out_f = mains_v, mains_f
-            if self.feed_in_w > 0 and can_invert:
+            ess_setpoint = self.ess.effective_setpoint() if self.ess is not None else None
+            if ess_setpoint is not None and can_invert:  # ESS needs the inverter
+                charge_max = 0.0
+                if self.charger_enabled:
+                    charge_max = self._charge_demand() * self._voltage_cap() / self.charger_efficiency
+                charge_max = min(charge_max * phases, max(0.0, limit_w * phases - load * phases))
+                charger_total, inverter_total = battery_ac_power(
+                    ess_setpoint, load * phases, charge_max, self.inverter_rated_w * phases
+                )
+                charger_ac, inverter_ac = charger_total / phases, inverter_total / phases
+                state = DeviceState.POWER_ASSIST if inverter_ac > 0 else DeviceState.CHARGE
+                mains_w = load + charger_ac - inverter_ac
+            elif self.feed_in_w > 0 and can_invert:
                 state = DeviceState.POWER_ASSIST
                 inverter_ac = self.feed_in_w / phases
                 mains_w = load - inverter_ac

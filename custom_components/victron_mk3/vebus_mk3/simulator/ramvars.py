@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..const import RamVar
+from .ess import ASSISTANT_RAM_START
 from .model import Flows, MultiplusModel
 
 BIT_OFFSET_WORD = 0x8000  # offset word that marks a bit variable
@@ -155,6 +156,8 @@ def value_of(model: MultiplusModel, flows: Flows, var_id: int) -> float:
 
 def read_raw(model: MultiplusModel, flows: Flows, var_id: int) -> bytes | None:
     """Two raw bytes of a 0x30 read, or None when the variable is unsupported."""
+    if var_id >= ASSISTANT_RAM_START:
+        return model.ess.read_word(var_id) if model.ess is not None else None
     spec = spec_for(model, var_id)
     if spec is None or not spec.supported:
         return None

@@ -256,6 +256,8 @@ class Simulator:
         now = asyncio.get_running_loop().time()
         if self._last_sync is not None:
             self.model.advance((now - self._last_sync) * self.time_scale)
+            if self.model.ess is not None:
+                self.model.ess.advance(now - self._last_sync)  # its timeout runs in real time
         self._last_sync = now
 
     def _drop_reply(self) -> bool:
