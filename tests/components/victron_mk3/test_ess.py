@@ -121,7 +121,8 @@ async def test_off_by_default_writes_nothing(
     received = simulator.call(lambda sim: list(sim.received))
     assert not [p for p in received if len(p) > 3 and p[2] in (0x30, 0x37) and p[3] >= 128]
     assert not [p for p in received if len(p) > 2 and p[2] == 0x37]
-    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, init_integration.entry_id)})
+    entry_id = init_integration.entry_id
+    device = dr.async_get(hass).async_get_device_by_identifier((DOMAIN, entry_id), entry_id)
     assert device is not None
     with pytest.raises(ServiceValidationError):
         await hass.services.async_call(
@@ -196,7 +197,8 @@ async def test_action_with_duration_then_release(
     hass: HomeAssistant, init_integration: MockConfigEntry, simulator: SimulatorThread
 ) -> None:
     """The action holds a setpoint for its duration, then hands control back."""
-    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, init_integration.entry_id)})
+    entry_id = init_integration.entry_id
+    device = dr.async_get(hass).async_get_device_by_identifier((DOMAIN, entry_id), entry_id)
     assert device is not None
     await hass.services.async_call(
         DOMAIN,
