@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 import statistics
 import tempfile
+import threading
 import time
 
 from custom_components.victron_mk3.vebus_mk3 import Mk3Client, SwitchState, probe
@@ -135,17 +136,27 @@ async def measure_loop_cost(rows: list[Row]) -> None:
     chip with its default latency timer delivers them (what a real MK3-USB does).
     """
     for usb_latency, how in ((None, "bytes one at a time"), (FTDI_LATENCY, "16 ms USB chunks")):
-        per_cycle = await _loop_cost(usb_latency)
+        per_cycle, sleeps, cycle = await _loop_cost(usb_latency)
         rows.append(
             Row(
                 f"event-loop CPU per sampling cycle, client side ({how})",
-                f"{per_cycle * 1000:.2f} ms",
+                f"{per_cycle * 1000:.2f} ms; {sleeps:.1f} wake-ups per cycle; cycle {cycle * 1000:.0f} ms",
                 "≤ 1 ms" if usb_latency else "",
             )
         )
 
 
-async def _loop_cost(usb_latency: float | None) -> float:
+def _voluntary_switches() -> int:
+    """Times this thread blocked (the event loop waiting for I/O or a timer): its wake-ups."""
+    status = Path(f"/proc/self/task/{threading.get_native_id()}/status").read_text()
+    for line in status.splitlines():
+        if line.startswith("voluntary_ctxt_switches:"):
+            return int(line.split()[1])
+    return 0
+
+
+async def _loop_cost(usb_latency: float | None) -> tuple[float, float, float]:
+    """CPU seconds, wake-ups and wall seconds per sampling cycle."""
     with tempfile.TemporaryDirectory() as tmp:
         sim = SimulatorThread(
             link=str(Path(tmp) / "tty"), paced=True, time_scale=0.0, usb_latency=usb_latency
@@ -161,11 +172,15 @@ async def _loop_cost(usb_latency: float | None) -> float:
             target = sampler.stats.cycles + CYCLES
             sampler.add_listener(lambda _status: done.set() if sampler.stats.cycles >= target else None)
             cpu, cycles = time.thread_time(), sampler.stats.cycles
+            switches, started = _voluntary_switches(), time.monotonic()
             await done.wait()
-            per_cycle = (time.thread_time() - cpu) / (sampler.stats.cycles - cycles)
+            count = sampler.stats.cycles - cycles
+            per_cycle = (time.thread_time() - cpu) / count
+            sleeps = (_voluntary_switches() - switches) / count
+            wall = (time.monotonic() - started) / count
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
             await client.close()
         finally:
             sim.stop()
-    return per_cycle
+    return per_cycle, sleeps, wall
