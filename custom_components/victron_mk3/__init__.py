@@ -9,6 +9,7 @@ from homeassistant.helpers.typing import ConfigType
 
 from .const import CONF_PORT, DOMAIN
 from .coordinator import VictronMk3ConfigEntry, VictronMk3Coordinator
+from .frontend import async_register_card
 from .migration import async_migrate_entry
 from .services import async_setup_services
 from .vebus_mk3 import Mk3Client
@@ -33,8 +34,9 @@ PLATFORMS = [
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Register the services once for all entries."""
+    """Register the services and the remote panel card once for all entries."""
     async_setup_services(hass)
+    await async_register_card(hass)
     return True
 
 
