@@ -63,6 +63,27 @@ const deviceName = (hass, id) => {
 
 const indicatorSet = (state) => new Set(UNAVAILABLE.includes(state) || state === "none" ? [] : state.split("|"));
 
+/** Make ``from``'s children look like ``to``'s, keeping every node that can stay (focus, presses). */
+function morph(from, to, keepSliderValue) {
+  const olds = [...from.childNodes];
+  const news = [...to.childNodes];
+  news.forEach((wanted, index) => {
+    const node = olds[index];
+    if (!node) from.appendChild(wanted);
+    else if (node.nodeType !== wanted.nodeType || node.nodeName !== wanted.nodeName) from.replaceChild(wanted, node);
+    else if (node.nodeType !== Node.ELEMENT_NODE) {
+      if (node.nodeValue !== wanted.nodeValue) node.nodeValue = wanted.nodeValue;
+    } else {
+      for (const { name } of [...node.attributes]) if (!wanted.hasAttribute(name)) node.removeAttribute(name);
+      for (const { name, value } of [...wanted.attributes]) if (node.getAttribute(name) !== value) node.setAttribute(name, value);
+      // A range input's value attribute only sets its default: the property is what shows.
+      if (node.localName === "input" && !keepSliderValue && node.value !== wanted.getAttribute("value")) node.value = wanted.getAttribute("value");
+      morph(node, wanted, keepSliderValue);
+    }
+  });
+  for (const extra of olds.slice(news.length)) extra.remove();
+}
+
 class VictronMk3Panel extends HTMLElement {
   static getConfigElement() {
     return document.createElement(`${CARD}-editor`);
@@ -78,6 +99,23 @@ class VictronMk3Panel extends HTMLElement {
     this.attachShadow({ mode: "open" });
     this._signature = "";
     this._dragging = false;
+    // Delegated once: the DOM is patched in place (morph), never rebuilt, so a press and its
+    // release land on the same button even when a state update arrives in between.
+    const root = this.shadowRoot;
+    root.addEventListener("click", (ev) => this._onClick(ev));
+    root.addEventListener("pointerdown", (ev) => { if (ev.target.matches?.("[data-limit]")) this._dragging = true; });
+    for (const type of ["pointerup", "pointercancel", "focusout"]) {
+      root.addEventListener(type, () => { if (this._dragging) { this._dragging = false; this._render(); } });
+    }
+    root.addEventListener("input", (ev) => {
+      if (!ev.target.matches?.("[data-limit]")) return;
+      root.querySelector("[data-limit-value]").textContent = `${Number(ev.target.value).toFixed(1)} A`;
+    });
+    root.addEventListener("change", (ev) => {
+      if (!ev.target.matches?.("[data-limit]")) return;
+      this._dragging = false;
+      this._setLimit(Number(ev.target.value));
+    });
   }
 
   setConfig(config) {
@@ -90,6 +128,11 @@ class VictronMk3Panel extends HTMLElement {
 
   set hass(hass) {
     this._hass = hass;
+    this._render();
+  }
+
+  connectedCallback() {
+    this._signature = "";
     this._render();
   }
 
@@ -125,13 +168,20 @@ class VictronMk3Panel extends HTMLElement {
     const used = Object.values(this._entities).map((id) => this._hass.states[id]);
     const signature = JSON.stringify([this._config, deviceId, deviceName(this._hass, deviceId), this._pending, this._hass.themes?.darkMode,
       used.map((s) => (s ? [s.entity_id, s.state, s.attributes.min, s.attributes.max] : null))]);
-    // Unchanged, or the limit slider is held: leave the DOM (and the user's gesture) alone.
-    if (signature === this._signature || this._dragging) return;
+    if (signature === this._signature) return;
     this._signature = signature;
-    const focused = this.shadowRoot.activeElement?.dataset?.focus;
-    this.shadowRoot.innerHTML = `<style>${STYLE}</style>${this._template(deviceId)}`;
-    this._bind();
-    if (focused) this.shadowRoot.querySelector(`[data-focus="${focused}"]`)?.focus();
+    let html;
+    try {
+      html = `<style>${STYLE}</style>${this._template(deviceId)}`;
+    } catch (err) {
+      // A frontend mid-way through loading (no translations or registry yet): try at the next update.
+      console.warn("victron-mk3-panel: cannot render yet", err);
+      this._signature = "";
+      return;
+    }
+    const next = document.createElement("template");
+    next.innerHTML = html;
+    morph(this.shadowRoot, next.content, this._dragging);
   }
 
   _template(deviceId) {
@@ -157,7 +207,7 @@ class VictronMk3Panel extends HTMLElement {
       <div class="content">
         <div class="header">
           <div class="title">${title}</div>
-          <button class="chip" data-more="state" data-focus="state">${escape(available ? this._format("state") : "Unavailable")}</button>
+          <button class="chip" data-more="state">${escape(available ? this._format("state") : "Unavailable")}</button>
         </div>
         ${banners.join("")}
         <div class="leds ${available ? "" : "dim"}">${LED_COLUMNS.map((column, index) => `<div class="column">
@@ -178,7 +228,7 @@ class VictronMk3Panel extends HTMLElement {
     const options = mode?.attributes?.options ?? Object.keys(MODE_LABELS);
     return `<div class="section"><div class="label">Mode</div><div class="modes" role="radiogroup" aria-label="Mode">
       ${options.map((option) => `<button class="mode ${mode?.state === option ? "active" : ""}" role="radio"
-        aria-checked="${mode?.state === option}" data-mode="${escape(option)}" data-focus="mode-${escape(option)}"
+        aria-checked="${mode?.state === option}" data-mode="${escape(option)}"
         ${available ? "" : "disabled"}>${escape(MODE_LABELS[option] ?? option)}</button>`).join("")}
     </div></div>`;
   }
@@ -188,15 +238,16 @@ class VictronMk3Panel extends HTMLElement {
     if (!limit) return "";
     const usable = available && !UNAVAILABLE.includes(limit.state);
     const { min = 0, max = 100, step = 0.1 } = limit.attributes;
-    const value = this._pending ?? (usable ? Number(limit.state) : min);
+    const held = this._dragging && this.shadowRoot.querySelector("[data-limit]");
+    const value = this._pending ?? (held ? Number(held.value) : usable ? Number(limit.state) : min);
     const unit = limit.attributes.unit_of_measurement ?? "A";
     return `<div class="section"><div class="label">AC input current limit
         <span class="range">${escape(min)}–${escape(max)} ${escape(unit)}</span></div>
       <div class="limit">
-        <button class="step" data-step="-1" data-focus="limit-down" aria-label="Lower the limit" ${usable ? "" : "disabled"}>−</button>
-        <input type="range" data-limit data-focus="limit" min="${escape(min)}" max="${escape(max)}" step="${escape(step)}"
+        <button class="step" data-step="-1" aria-label="Lower the limit" ${usable ? "" : "disabled"}>−</button>
+        <input type="range" data-limit min="${escape(min)}" max="${escape(max)}" step="${escape(step)}"
           value="${escape(value)}" aria-label="AC input current limit" ${usable ? "" : "disabled"}>
-        <button class="step" data-step="1" data-focus="limit-up" aria-label="Raise the limit" ${usable ? "" : "disabled"}>+</button>
+        <button class="step" data-step="1" aria-label="Raise the limit" ${usable ? "" : "disabled"}>+</button>
         <span class="value" data-limit-value>${usable ? `${escape(Number(value).toFixed(1))} ${escape(unit)}` : "—"}</span>
       </div></div>`;
   }
@@ -207,12 +258,12 @@ class VictronMk3Panel extends HTMLElement {
     const on = standby.state === "on";
     const usable = available && !UNAVAILABLE.includes(standby.state);
     return `<div class="section row"><div class="label">Standby <span class="hint">keeps the Multi awake while off</span></div>
-      <button class="toggle ${on ? "on" : ""}" role="switch" aria-checked="${on}" data-standby data-focus="standby"
+      <button class="toggle ${on ? "on" : ""}" role="switch" aria-checked="${on}" data-standby
         aria-label="Standby" ${usable ? "" : "disabled"}><span class="knob"></span></button></div>`;
   }
 
   _glanceTemplate(available) {
-    const tile = (name, key, more, detail) => `<button class="tile" data-more="${more}" data-glance="${name}" data-focus="glance-${name}">
+    const tile = (name, key, more, detail) => `<button class="tile" data-more="${more}" data-glance="${name}">
         <span class="tile-title">${name === "ac_in" ? "AC in" : name === "ac_out" ? "AC out" : "Battery"}</span>
         <span class="tile-value">${escape(available ? this._format(key) : "—")}</span>
         <span class="tile-detail">${escape(available ? detail : "")}</span></button>`;
@@ -226,27 +277,18 @@ class VictronMk3Panel extends HTMLElement {
     </div>`;
   }
 
-  _bind() {
-    const root = this.shadowRoot;
-    root.querySelectorAll("[data-mode]").forEach((button) =>
-      button.addEventListener("click", () => this._call("select", "select_option", "mode", { option: button.dataset.mode })));
-    const slider = root.querySelector("[data-limit]");
-    if (slider) {
-      const show = () => { root.querySelector("[data-limit-value]").textContent = `${Number(slider.value).toFixed(1)} A`; };
-      const release = () => { if (this._dragging) { this._dragging = false; this._render(); } };
-      slider.addEventListener("pointerdown", () => { this._dragging = true; });
-      ["pointerup", "pointercancel", "blur"].forEach((type) => slider.addEventListener(type, release));
-      slider.addEventListener("input", show);
-      slider.addEventListener("change", () => { this._dragging = false; this._setLimit(Number(slider.value)); });
-      root.querySelectorAll("[data-step]").forEach((button) => button.addEventListener("click", () =>
-        this._setLimit(Number(this._pending ?? this._state("limit").state) + Number(button.dataset.step))));
+  _onClick(ev) {
+    const button = ev.target.closest?.("button");
+    if (!button || button.disabled) return;
+    const { mode, step, more } = button.dataset;
+    if (mode) this._call("select", "select_option", "mode", { option: mode });
+    else if (step) this._setLimit(Number(this._pending ?? this._state("limit")?.state) + Number(step));
+    else if (button.hasAttribute("data-standby")) {
+      this._call("switch", this._state("standby")?.state === "on" ? "turn_off" : "turn_on", "standby", {});
+    } else if (more && this._entities[more]) {
+      const entityId = this._entities[more];
+      this.dispatchEvent(new CustomEvent("hass-more-info", { detail: { entityId }, bubbles: true, composed: true }));
     }
-    root.querySelector("[data-standby]")?.addEventListener("click", () =>
-      this._call("switch", this._state("standby")?.state === "on" ? "turn_off" : "turn_on", "standby", {}));
-    root.querySelectorAll("[data-more]").forEach((element) => element.addEventListener("click", () => {
-      const entityId = this._entities[element.dataset.more];
-      if (entityId) this.dispatchEvent(new CustomEvent("hass-more-info", { detail: { entityId }, bubbles: true, composed: true }));
-    }));
   }
 
   /** The limit, clamped to the device's range and rounded to the entity's step. */
@@ -373,7 +415,8 @@ const STYLE = `
   .tile > span { max-width: 100%; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
 `;
 
-if (!customElements.get(CARD)) {
+function defineElements() {
+  if (customElements.get(CARD)) return;
   customElements.define(CARD, VictronMk3Panel);
   customElements.define(`${CARD}-editor`, VictronMk3PanelEditor);
   window.customCards = window.customCards || [];
@@ -385,3 +428,14 @@ if (!customElements.get(CARD)) {
     documentationURL: "https://github.com/victron-mk3-hass/victron-mk3-hass#the-remote-panel-card",
   });
 }
+
+// This file loads in parallel with the frontend, which replaces window.customElements with a
+// scoped-registry polyfill while it boots (frontend 20260930, app.js). A name defined on the
+// browser's own registry before that is invisible to the polyfill's registry and blocks it, so
+// wait until the frontend has defined <home-assistant> (same file, after the polyfill), or until
+// the registry was swapped.
+const bootRegistry = window.customElements;
+(function defineWhenReady() {
+  if (window.customElements !== bootRegistry || bootRegistry.get("home-assistant")) defineElements();
+  else setTimeout(defineWhenReady, 50);
+})();
