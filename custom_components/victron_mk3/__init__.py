@@ -7,9 +7,9 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import config_validation as cv, issue_registry as ir
 from homeassistant.helpers.typing import ConfigType
 
+from .card import async_register_card
 from .const import CONF_PORT, DOMAIN
 from .coordinator import VictronMk3ConfigEntry, VictronMk3Coordinator
-from .frontend import async_register_card
 from .migration import async_migrate_entry
 from .services import async_setup_services
 from .vebus_mk3 import Mk3Client

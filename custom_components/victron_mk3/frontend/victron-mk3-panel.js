@@ -369,7 +369,8 @@ class VictronMk3PanelEditor extends HTMLElement {
 
 const STYLE = `
   :host { display: block; }
-  .content { padding: 16px; display: flex; flex-direction: column; gap: 14px; color: var(--primary-text-color); }
+  .content { padding: 16px; display: flex; flex-direction: column; gap: 14px; color: var(--primary-text-color);
+    container-type: inline-size; }
   .header { display: flex; align-items: center; justify-content: space-between; gap: 8px; flex-wrap: wrap; }
   .title { font-size: var(--ha-card-header-font-size, 20px); font-weight: 500; }
   button { font: inherit; color: inherit; cursor: pointer; }
@@ -395,7 +396,8 @@ const STYLE = `
   .section { display: flex; flex-direction: column; gap: 6px; }
   .section.row { flex-direction: row; align-items: center; justify-content: space-between; }
   .range, .hint { opacity: 0.8; margin-left: 4px; }
-  .modes { display: grid; grid-template-columns: repeat(auto-fit, minmax(104px, 1fr)); gap: 6px; }
+  .modes { display: grid; grid-template-columns: repeat(4, minmax(0, 1fr)); gap: 6px; }
+  @container (max-width: 420px) { .modes { grid-template-columns: repeat(2, minmax(0, 1fr)); } }
   .mode { padding: 8px 6px; border-radius: 8px; border: 1px solid var(--divider-color); background: none; }
   .mode.active { background: var(--primary-color); border-color: var(--primary-color); color: var(--text-primary-color, #fff); }
   .limit { display: flex; align-items: center; gap: 8px; }
