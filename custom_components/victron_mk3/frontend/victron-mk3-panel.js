@@ -434,10 +434,12 @@ function defineElements() {
 // This file loads in parallel with the frontend, which replaces window.customElements with a
 // scoped-registry polyfill while it boots (frontend 20260930, app.js). A name defined on the
 // browser's own registry before that is invisible to the polyfill's registry and blocks it, so
-// wait until the frontend has defined <home-assistant> (same file, after the polyfill), or until
-// the registry was swapped.
+// wait until the frontend has defined <home-assistant> (same file, after the polyfill), until the
+// registry was swapped, or 10 s (a page without <home-assistant>, e.g. a cast receiver).
 const bootRegistry = window.customElements;
+const giveUpAt = Date.now() + 10000;
 (function defineWhenReady() {
-  if (window.customElements !== bootRegistry || bootRegistry.get("home-assistant")) defineElements();
+  const ready = window.customElements !== bootRegistry || bootRegistry.get("home-assistant");
+  if (ready || Date.now() > giveUpAt) defineElements();
   else setTimeout(defineWhenReady, 50);
 })();
