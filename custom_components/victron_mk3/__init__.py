@@ -7,6 +7,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import config_validation as cv, issue_registry as ir
 from homeassistant.helpers.typing import ConfigType
 
+from .card import async_register_card
 from .const import CONF_PORT, DOMAIN
 from .coordinator import VictronMk3ConfigEntry, VictronMk3Coordinator
 from .device import async_register_devices
@@ -35,9 +36,10 @@ PLATFORMS = [
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Register the services once for all entries."""
+    """Register the services and the remote panel card once for all entries."""
     async_setup_services(hass)
     async_setup_ess_services(hass)
+    await async_register_card(hass)
     return True
 
 

@@ -49,6 +49,11 @@ class Shot:
     needles: list[str]
     width: int = 1600
     height: int = 1000
+    dark: bool = False  # the browser prefers a dark colour scheme (Home Assistant follows it)
+    mobile: bool = False
+
+
+CARD_NEEDLES = ["Mains on", "Charger only", "AC input current limit", "Standby", "AC out", " W"]
 
 
 def say(message: str) -> None:
@@ -63,10 +68,16 @@ def shots(device_id: str) -> list[Shot]:
             ["Remote panel mode", "Battery voltage", "Device info", "MK3-USB Interface"],
             height=1410,
         ),
+        # The integration's own card on the develop dashboard: the text is in its shadow root.
+        Shot("dashboard.png", f"/{DASHBOARD_URL_PATH}/panel", CARD_NEEDLES, width=1280, height=720),
         Shot(
-            "dashboard.png",
+            "card-dark-phone.png",
             f"/{DASHBOARD_URL_PATH}/panel",
-            ["Remote panel", "Mains on", "Inverter on", "Battery", "Charge current"],
+            CARD_NEEDLES,
+            width=390,
+            height=844,
+            dark=True,
+            mobile=True,
         ),
     ]
 
@@ -78,8 +89,10 @@ def scene() -> MultiplusModel:
 
 async def photograph(page: Page, url: str, shot: Shot, target: Path) -> None:
     """Open the page at the shot's size, wait for its content, save the picture."""
-    metrics = {"width": shot.width, "height": shot.height, "deviceScaleFactor": 1, "mobile": False}
+    metrics = {"width": shot.width, "height": shot.height, "deviceScaleFactor": 1, "mobile": shot.mobile}
     await page.send("Emulation.setDeviceMetricsOverride", metrics)
+    scheme = {"name": "prefers-color-scheme", "value": "dark" if shot.dark else "light"}
+    await page.send("Emulation.setEmulatedMedia", {"features": [scheme]})
     await page.goto(url + shot.path)
     try:
         await page.wait_for_text(shot.needles)
@@ -145,7 +158,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="scripts/screenshots", description="Regenerate the README's screenshots (docs/images/)."
     )
     parser.add_argument("--output", type=Path, default=OUTPUT_DIR, help="directory (default: docs/images)")
-    parser.add_argument("names", nargs="*", help="only these pictures (device.png, dashboard.png)")
+    parser.add_argument(
+        "names", nargs="*", help="only these pictures (device.png, dashboard.png, card-dark-phone.png)"
+    )
     args = parser.parse_args(argv)
     try:
         asyncio.run(take(args.output.resolve(), set(args.names)))
