@@ -21,13 +21,14 @@ import logging
 import time
 from typing import Any, TypeGuard, TypeVar
 
-from .capabilities import PHASE_FEATURES, Capabilities, Feature, Support
+from .capabilities import PHASE_FEATURES, Capabilities, Capability, Feature, Support
 from .client import Mk3Client
 from .commands import CommandQueue, Write
 from .const import RamVar
 from .exceptions import Mk3Error, NoAnswerError, NotConnectedError, UnsupportedError
 from .link import RETRY_WHILE_SILENT_BELOW
 from .standby import StandbyKeeper
+from .units import UnitsPlan, master_ram
 from .status import (
     CHARGE,
     CONFIG,
@@ -39,9 +40,11 @@ from .status import (
     POWER,
     POWER_VARS,
     SOC,
+    UNITS,
     DeviceStatus,
     ac_part,
     evolve,
+    unit_part,
 )
 
 _LOGGER = logging.getLogger(__package__)
@@ -98,6 +101,8 @@ class Sampler:
         self.min_cycle = min_cycle
         self.link_down_after = link_down_after
         self.capabilities = Capabilities()
+        # Topology and per-unit rounds of multi-unit systems (nothing per cycle for one unit).
+        self.units = UnitsPlan()
         self.latest: DeviceStatus | None = None
         self.stats = SamplerStats()
         # Keeps the interface's standby flag set (re-asserted when lost, with a give-up).
@@ -184,6 +189,7 @@ class Sampler:
             await self._core(self.client.get_version)
             if fresh:
                 await self._discover_phases()
+            await self.units.prepare(self)
             self._slow_due = 0.0
             while True:
                 started = time.monotonic()
@@ -207,7 +213,8 @@ class Sampler:
             self._update(DC, dc=dc)
         for phase in self.phases:
             await self._read_phase(phase)
-        if self._due(Feature.POWER):
+        await self._read_units()
+        if self._due(Feature.POWER) and not self.units.covers_power:
             powers = await self._optional(Feature.POWER, lambda: client.read_ram(POWER_VARS))
             if self._all_supported(powers, Feature.POWER):
                 self._update(POWER, ram={**self._current().ram, **powers})
@@ -238,6 +245,20 @@ class Sampler:
         ac = await self._optional(PHASE_FEATURES[phase], functools.partial(client.get_ac, phase))
         if ac is not None:
             self._update(ac_part(phase), ac={**self._current().ac, phase: ac})
+
+    async def _read_units(self) -> None:
+        """A multi-unit round when due; the master's powers stand for the power part."""
+        await self.units.prepare(self)  # again only after a reset (the V mode byte changed)
+        readings = await self.units.step(self)
+        topology = self.units.topology
+        if not readings or topology is None:
+            return
+        current = self._current()
+        self._update(UNITS, units={**current.units, **readings})
+        read_at = {unit_part(address): reading.taken_at for address, reading in readings.items()}
+        self.latest = evolve(self._current(), read_at={**self._current().read_at, **read_at})
+        if (master := readings.get(topology.master)) is not None:
+            self._update(POWER, ram={**self._current().ram, **master_ram(master)})
 
     async def _discover_phases(self) -> None:
         """Without configured phases: L2, L3, L4 exist while each answers (stop at the first gap)."""
@@ -326,10 +347,13 @@ class Sampler:
 
     async def _optional(self, feature: Feature, read: Callable[[], Awaitable[_T]]) -> _T | None:
         """A part the device may lack: failures mark the capability, never the link."""
+        return await self.ask(self.capabilities[feature], feature, read)
+
+    async def ask(self, capability: Capability, feature: str, read: Callable[[], Awaitable[_T]]) -> _T | None:
+        """An optional request in the plan (commands first); failures mark ``capability`` only."""
         await self._run_commands()
         if self._core_silent:
             return None  # not a verdict on the feature: the device said nothing at all
-        capability = self.capabilities[feature]
         try:
             value = await read()
         except UnsupportedError as err:

@@ -15,6 +15,7 @@ import itertools
 
 from ..const import ChargeAction, ChargeStage, DeviceState, InterfaceFlags, Led, SwitchRegister, SwitchState
 from .quirks import DeviceQuirks
+from .system import SystemUnit
 
 INTERFACE_FLAGS_DEFAULT = InterfaceFlags.PANEL_DETECT | InterfaceFlags.UNDOCUMENTED
 
@@ -75,7 +76,7 @@ class Flows:
     """Everything the device reports at one instant."""
 
     state: DeviceState
-    phase: PhaseFlows
+    phase: PhaseFlows  # L1
     ac_connected: bool
     ignoring_ac_input: bool
     inverter_frequency: float  # the inverter's own oscillator, also while it only follows mains
@@ -84,6 +85,12 @@ class Flows:
     battery_ripple: float
     leds_on: Led
     leds_blink: Led
+    # Every phase, L1 first (equal to ``phase`` on a single-phase unit).
+    phases: tuple[PhaseFlows, ...] = ()
+
+    def of_phase(self, phase: int) -> PhaseFlows:
+        """The flows of phase ``phase`` (1-based); L1's when the model has fewer."""
+        return self.phases[phase - 1] if 0 < phase <= len(self.phases) else self.phase
 
     @property
     def inverting(self) -> bool:
@@ -116,6 +123,13 @@ class MultiplusModel:
     quirks: DeviceQuirks = field(default_factory=DeviceQuirks)
     # Outside world.
     phases: int = 1  # F 2..phases answer; more phases = more units, one per phase
+    # Share of the total load on each phase (empty: equal). Guess: the loads of a real
+    # three-phase home differ per phase; the numbers are made up for tests.
+    phase_weights: tuple[float, ...] = ()
+    # The units of a multi-unit system (simulator/system.py); empty = one unit at address 0.
+    units: tuple[SystemUnit, ...] = ()
+    # Frozen raw words per unit address from the last F 6 (None: no snapshot taken).
+    snapshot: dict[int, bytes] | None = None
     ac_input_present: bool = True
     ac_input_voltage: float = 230.0
     ac_input_frequency: float = 50.0
@@ -315,7 +329,13 @@ class MultiplusModel:
             inverter_power=mains_w - load,
         )
         on, blink = self._leds(state, connected, ac_ok, inverter_ac * phases, battery_v)
+        per_phase = tuple(
+            self._phase_flows(phase, load, load * phases * weight, connected)
+            for weight in self._weights(phases)
+        )
+        phase = per_phase[0]
         return Flows(
+            phases=per_phase,
             state=state,
             phase=phase,
             ac_connected=connected,
@@ -326,6 +346,36 @@ class MultiplusModel:
             battery_ripple=0.02 + abs(battery_i) * 0.002,
             leds_on=on,
             leds_blink=blink,
+        )
+
+    def _weights(self, phases: int) -> tuple[float, ...]:
+        weights = self.phase_weights[:phases]
+        if len(weights) < phases or sum(weights) <= 0:
+            return (1 / phases,) * phases
+        total = sum(weights)
+        return tuple(weight / total for weight in weights)
+
+    @staticmethod
+    def _phase_flows(average: PhaseFlows, load: float, phase_load: float, connected: bool) -> PhaseFlows:
+        """One phase whose load differs from the average: the grid (when connected) or the
+        inverter (when not) carries the difference; the charger's share stays equal."""
+        delta = phase_load - load
+        if delta == 0:
+            return average
+        input_w = average.input_power + delta if connected else 0.0
+        mains_i = input_w / average.mains_voltage if average.mains_voltage else 0.0
+        load_i = phase_load / average.output_voltage if average.output_voltage else 0.0
+        return PhaseFlows(
+            mains_voltage=average.mains_voltage,
+            mains_frequency=average.mains_frequency,
+            mains_current=mains_i,
+            output_voltage=average.output_voltage,
+            output_frequency=average.output_frequency,
+            load_current=load_i,
+            inverter_current=mains_i - load_i,
+            input_power=input_w,
+            output_power=phase_load,
+            inverter_power=input_w - phase_load,
         )
 
     def _leds(

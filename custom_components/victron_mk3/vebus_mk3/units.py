@@ -1,0 +1,271 @@
+"""Per-unit values of a multi-unit system, read in coherent rounds; nothing for a single unit.
+
+A round freezes the power variables in every unit at once (``F 6``) and fetches each unit's
+frozen words (``A 1 addr`` + ``X 0x38``), so the per-phase sums belong to one instant. A unit
+that refuses snapshots (``0x80``) is read with plain RAM reads instead (not coherent). Rounds run
+at most every ``UNIT_INTERVAL`` seconds inside the sampler's cycle; the system frames (F 0..4, L)
+stay in every cycle. The topology is read on connect, after a reconnect and when the interface
+reset (the V frame's last byte changed); a device that does not answer is one unit and costs
+nothing per cycle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+import logging
+import time
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from .capabilities import Capability, Support
+from .client import Mk3Client
+from .const import RamVar
+from .topology import Topology, Unit, build_topology, single_unit
+
+if TYPE_CHECKING:
+    from .sampler import Sampler
+
+_LOGGER = logging.getLogger(__package__)
+_T = TypeVar("_T")
+
+# Seconds between two rounds: a round of three units costs ~0.5 s of wire time at 2400 baud,
+# so one per second leaves the system frames most of the link (see the benchmark).
+UNIT_INTERVAL = 1.0
+SNAPSHOT_VARS = (RamVar.INVERTER_POWER, RamVar.INVERTER_POWER_2, RamVar.OUTPUT_POWER)
+_LOST: dict[int, float | None] = {}  # a read whose snapshot was gone (re-trigger next round)
+
+
+@dataclass(frozen=True)
+class UnitReading:
+    """One unit's powers in W, as frozen by one snapshot (or read directly)."""
+
+    address: int
+    phase: int
+    phase_units: int  # units on this phase: a phase sum needs every one of them
+    system_units: int  # units in the system: the system's sum needs every one of them
+    inverter_power: float | None  # RAM 14
+    input_power: float | None  # AC input: minus RAM 15 (protocol.md)
+    output_power: float | None  # RAM 16
+    taken_at: float
+    coherent: bool = True  # False: plain RAM reads, not one instant for all units
+
+
+@dataclass(frozen=True)
+class PhasePower:
+    """Real power of one phase (or the system), summed over its units."""
+
+    input: float | None
+    output: float | None
+    inverter: float | None
+
+
+def _total(values: Iterable[float | None]) -> float | None:
+    numbers = list(values)
+    return None if not numbers or any(value is None for value in numbers) else sum(numbers)  # type: ignore[arg-type]
+
+
+def sum_power(readings: Iterable[UnitReading], phase: int | None = None) -> PhasePower | None:
+    """The phase's (None: the system's) power; None while a unit of it has no reading."""
+    chosen = [reading for reading in readings if phase is None or reading.phase == phase]
+    if not chosen or (phase is None and len(chosen) < chosen[0].system_units):
+        return None
+    for each_phase in {reading.phase for reading in chosen}:
+        on_phase = [reading for reading in chosen if reading.phase == each_phase]
+        if len(on_phase) < on_phase[0].phase_units:
+            return None
+    return PhasePower(
+        input=_total(reading.input_power for reading in chosen),
+        output=_total(reading.output_power for reading in chosen),
+        inverter=_total(reading.inverter_power for reading in chosen),
+    )
+
+
+@dataclass
+class UnitStats:
+    """For diagnostics and the benchmark."""
+
+    rounds: int = 0
+    lost_snapshots: int = 0
+    last_round_seconds: float = 0.0
+    refresh_seconds: float = 0.0  # between the last two complete rounds
+
+
+class UnitsPlan:
+    """Topology and per-unit rounds; the sampler calls ``prepare`` and ``step``."""
+
+    def __init__(self, interval: float = UNIT_INTERVAL) -> None:
+        self.interval = interval
+        self.topology: Topology | None = None
+        self.discovery = Capability()  # F 7
+        self.snapshots = Capability()  # F 6 + X 0x38
+        self.ram_reads = Capability()  # the fallback: 0x30 per unit
+        self.firmware: dict[int, int] = {}
+        self.stats = UnitStats()
+        self._connection = -1
+        self._next_round = 0.0
+        self._round_done_at: float | None = None
+        self._covers_power = False
+
+    @property
+    def multi(self) -> bool:
+        return self.topology is not None and self.topology.multi
+
+    @property
+    def covers_power(self) -> bool:
+        """Rounds read the master's powers too: the sampler's own power read can go."""
+        return self.multi and self._covers_power
+
+    def needs_discovery(self, client: Mk3Client) -> bool:
+        mode = client.version.mode if client.version else None
+        if self.topology is None or client.connections != self._connection:
+            return True
+        return mode is not None and mode != self.topology.interface_mode
+
+    async def prepare(self, sampler: Sampler) -> None:
+        """Read the topology if it is unknown, the port was reopened or the interface reset."""
+        client = sampler.client
+        if not self.needs_discovery(client):
+            return
+        if client.connections != self._connection:
+            for capability in (self.discovery, self.snapshots, self.ram_reads):
+                if capability.support is not Support.SUPPORTED:
+                    capability.checked_at = None  # another (or updated) device: ask again
+        self._connection = client.connections
+        mode = client.version.mode if client.version else None
+        previous = self.topology
+        if not self.discovery.due(time.monotonic()):
+            self.topology = previous or single_unit(interface_mode=mode)
+            return
+        frame = await sampler.ask(self.discovery, "unit info", lambda: client.get_unit_info(0))
+        if frame is None:
+            # Not answering: one unit, unless this link already knew more (a lost reply).
+            keep = previous is not None and previous.answered
+            self.topology = previous if keep and previous else single_unit(interface_mode=mode)
+            return
+        if len(frame.addresses) <= 1:
+            self.topology = single_unit(interface_mode=mode, answered=True)
+            return
+        counts: dict[int, int] = {}
+        for phase in sampler.phases:
+            count = await sampler.ask(Capability(), f"L{phase} units", _bind(client.get_phase_unit_count, phase))
+            if count is not None:
+                counts[phase] = count
+        serials = {frame.own_address: frame.serial}
+        for address in sorted(frame.addresses - {frame.own_address}):
+            info = await sampler.ask(Capability(), f"unit {address} info", _bind(client.get_unit_info, address))
+            if info is not None:
+                serials[address] = info.serial
+        topology = build_topology(frame.addresses, counts, serials, interface_mode=mode)
+        if topology.addresses != (previous.addresses if previous else ()):
+            _LOGGER.info("%s: VE.Bus system of %s", client.url, ", ".join(u.label for u in topology.units))
+        self.topology = topology
+        self._next_round = 0.0
+        for unit in topology.units:
+            await self._read_firmware(sampler, unit)
+
+    async def _read_firmware(self, sampler: Sampler, unit: Unit) -> None:
+        if unit.address in self.firmware:
+            return
+        client = sampler.client
+        version = await sampler.ask(
+            Capability(), f"unit {unit.address} firmware", _bind(client.get_firmware_version, unit.address)
+        )
+        if version is not None:
+            self.firmware[unit.address] = version
+
+    async def step(self, sampler: Sampler) -> dict[int, UnitReading] | None:
+        """A round when one is due: the readings it got (None: no round now)."""
+        topology = self.topology
+        now = time.monotonic()
+        if topology is None or not topology.multi or now < self._next_round:
+            return None
+        self._next_round = now + self.interval
+        started = now
+        if self.snapshots.due(now) and self.snapshots.support is not Support.UNSUPPORTED:
+            readings = await self._snapshot_round(sampler, topology)
+        elif self.ram_reads.due(now):
+            readings = await self._ram_round(sampler, topology)
+        else:
+            readings = {}
+        self._covers_power = topology.master in readings
+        if len(readings) == len(topology.units):
+            done = time.monotonic()
+            if self._round_done_at is not None:
+                self.stats.refresh_seconds = done - self._round_done_at
+            self._round_done_at = done
+            self.stats.rounds += 1
+            self.stats.last_round_seconds = done - started
+        return readings
+
+    async def _snapshot_round(self, sampler: Sampler, topology: Topology) -> dict[int, UnitReading]:
+        client = sampler.client
+        readings: dict[int, UnitReading] = {}
+        await sampler.ask(self.snapshots, "snapshot trigger", lambda: client.trigger_snapshot(SNAPSHOT_VARS))
+        for unit in topology.units:
+            values = await sampler.ask(
+                self.snapshots, "snapshot", _bind(_snapshot_or_lost, client, unit.address)
+            )
+            if values is _LOST:
+                self.stats.lost_snapshots += 1
+                continue
+            if values is None:
+                if self.snapshots.support is Support.UNSUPPORTED:
+                    return await self._ram_round(sampler, topology)  # fall back at once
+                continue
+            readings[unit.address] = _reading(topology, unit, values, coherent=True)
+        return readings
+
+    async def _ram_round(self, sampler: Sampler, topology: Topology) -> dict[int, UnitReading]:
+        client = sampler.client
+        readings: dict[int, UnitReading] = {}
+        for unit in topology.units:
+            values = await sampler.ask(
+                self.ram_reads, "unit RAM read", _bind(client.read_ram, SNAPSHOT_VARS, unit.address)
+            )
+            if values is not None:
+                readings[unit.address] = _reading(topology, unit, values, coherent=False)
+        return readings
+
+    def as_dict(self) -> dict[str, Any]:
+        """For diagnostics: topology, support, firmware and round statistics."""
+        return {
+            "topology": self.topology.as_dict() if self.topology else None,
+            "discovery": self.discovery.support.value,
+            "snapshots": {"support": self.snapshots.support.value, "reason": self.snapshots.reason},
+            "ram_reads": self.ram_reads.support.value,
+            "firmware": {str(address): version for address, version in sorted(self.firmware.items())},
+            "stats": vars(self.stats).copy(),
+        }
+
+
+def _bind(function: Callable[..., Awaitable[_T]], *args: Any) -> Callable[[], Awaitable[_T]]:
+    return lambda: function(*args)
+
+
+async def _snapshot_or_lost(client: Mk3Client, address: int) -> dict[int, float | None]:
+    values = await client.read_snapshot(address, SNAPSHOT_VARS)
+    return _LOST if values is None else values
+
+
+def _reading(topology: Topology, unit: Unit, values: dict[int, float | None], *, coherent: bool) -> UnitReading:
+    input_raw = values.get(RamVar.INVERTER_POWER_2)
+    return UnitReading(
+        address=unit.address,
+        phase=unit.phase,
+        phase_units=sum(1 for other in topology.units if other.phase == unit.phase),
+        system_units=len(topology.units),
+        inverter_power=values.get(RamVar.INVERTER_POWER),
+        input_power=None if input_raw is None else -input_raw,
+        output_power=values.get(RamVar.OUTPUT_POWER),
+        taken_at=time.monotonic(),
+        coherent=coherent,
+    )
+
+
+def master_ram(reading: UnitReading) -> dict[int, float | None]:
+    """The master's powers as the RAM values the single-unit power read would have given."""
+    return {
+        RamVar.INVERTER_POWER: reading.inverter_power,
+        RamVar.INVERTER_POWER_2: None if reading.input_power is None else -reading.input_power,
+        RamVar.OUTPUT_POWER: reading.output_power,
+    }
