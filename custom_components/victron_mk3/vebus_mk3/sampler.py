@@ -28,7 +28,6 @@ from .const import RamVar
 from .exceptions import Mk3Error, NoAnswerError, NotConnectedError, UnsupportedError
 from .link import RETRY_WHILE_SILENT_BELOW
 from .standby import StandbyKeeper
-from .units import UnitsPlan, master_ram
 from .status import (
     CHARGE,
     CONFIG,
@@ -46,6 +45,7 @@ from .status import (
     evolve,
     unit_part,
 )
+from .units import UnitsPlan, master_ram
 
 _LOGGER = logging.getLogger(__package__)
 _T = TypeVar("_T")

@@ -121,4 +121,3 @@ def read_snapshot(
 
     payload = bytes((MK2_FRAME, letter, W_READ_SNAPSHOT))
     return Request("snapshot read", payload, lambda p: is_mk2(p, letter), parse)
-

@@ -147,12 +147,16 @@ class UnitsPlan:
             return
         counts: dict[int, int] = {}
         for phase in sampler.phases:
-            count = await sampler.ask(Capability(), f"L{phase} units", _bind(client.get_phase_unit_count, phase))
+            count = await sampler.ask(
+                Capability(), f"L{phase} units", _bind(client.get_phase_unit_count, phase)
+            )
             if count is not None:
                 counts[phase] = count
         serials = {frame.own_address: frame.serial}
         for address in sorted(frame.addresses - {frame.own_address}):
-            info = await sampler.ask(Capability(), f"unit {address} info", _bind(client.get_unit_info, address))
+            info = await sampler.ask(
+                Capability(), f"unit {address} info", _bind(client.get_unit_info, address)
+            )
             if info is not None:
                 serials[address] = info.serial
         topology = build_topology(frame.addresses, counts, serials, interface_mode=mode)
@@ -247,7 +251,9 @@ async def _snapshot_or_lost(client: Mk3Client, address: int) -> dict[int, float 
     return _LOST if values is None else values
 
 
-def _reading(topology: Topology, unit: Unit, values: dict[int, float | None], *, coherent: bool) -> UnitReading:
+def _reading(
+    topology: Topology, unit: Unit, values: dict[int, float | None], *, coherent: bool
+) -> UnitReading:
     input_raw = values.get(RamVar.INVERTER_POWER_2)
     return UnitReading(
         address=unit.address,
