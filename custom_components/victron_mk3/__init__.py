@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import config_validation as cv, issue_registry as ir
+from homeassistant.helpers import config_validation as cv, device_registry as dr, issue_registry as ir
 from homeassistant.helpers.typing import ConfigType
 
 from .const import CONF_PORT, DOMAIN
@@ -15,6 +15,7 @@ from .vebus_mk3 import Mk3Client
 
 __all__ = [
     "async_migrate_entry",
+    "async_remove_config_entry_device",
     "async_remove_entry",
     "async_setup",
     "async_setup_entry",
@@ -65,3 +66,13 @@ async def async_remove_entry(hass: HomeAssistant, entry: VictronMk3ConfigEntry) 
     for domain, issue_id in list(ir.async_get(hass).issues):
         if domain == DOMAIN and issue_id.endswith(suffix):
             ir.async_delete_issue(hass, DOMAIN, issue_id)
+
+
+async def async_remove_config_entry_device(
+    hass: HomeAssistant, entry: VictronMk3ConfigEntry, device: dr.DeviceEntry
+) -> bool:
+    """A user may delete the device of a unit the system no longer has (multi-unit systems)."""
+    topology = entry.runtime_data.sampler.units.topology
+    present = {f"{entry.entry_id}-unit{address}" for address in (topology.addresses if topology else ())}
+    unit_ids = {ident for domain, ident in device.identifiers if domain == DOMAIN and "-unit" in ident}
+    return bool(unit_ids) and not unit_ids & present

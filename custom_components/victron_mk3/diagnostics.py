@@ -38,7 +38,8 @@ def _plain(value: Any) -> Any:
 def _replies(status: DeviceStatus) -> dict[str, Any]:
     """The parsed replies of the last poll (flags are reported with the link)."""
     replies = asdict(status)
-    for derived in ("interface_flags", "taken_at", "read_at"):
+    # Per-unit readings are shown with the topology (link.units).
+    for derived in ("interface_flags", "taken_at", "read_at", "units"):
         replies.pop(derived, None)
     return replies
 
@@ -75,6 +76,10 @@ async def async_get_config_entry_diagnostics(
             "standby_requested": coordinator.standby_requested,
             "phases": coordinator.sampler.phases,
             "capabilities": coordinator.sampler.capabilities.as_dict(),
+            "units": {
+                **coordinator.sampler.units.as_dict(),
+                "readings": {str(a): asdict(r) for a, r in sorted(data.status.units.items())} if data else {},
+            },
             "standby_given_up": coordinator.sampler.standby_given_up,
             "stats": asdict(client.stats),
             "decoder": asdict(client.decoder_stats),
