@@ -15,6 +15,8 @@ from .coordinator import VictronMk3ConfigEntry
 from .vebus_mk3 import DeviceStatus
 
 TO_REDACT = {CONF_SERIAL_NUMBER}
+# The serial numbers of the VE.Bus units (multi-unit topology).
+UNIT_TO_REDACT = {"serial"}
 
 
 def redact_port(port: str) -> str:
@@ -76,10 +78,15 @@ async def async_get_config_entry_diagnostics(
             "standby_requested": coordinator.standby_requested,
             "phases": coordinator.sampler.phases,
             "capabilities": coordinator.sampler.capabilities.as_dict(),
-            "units": {
-                **coordinator.sampler.units.as_dict(),
-                "readings": {str(a): asdict(r) for a, r in sorted(data.status.units.items())} if data else {},
-            },
+            "units": async_redact_data(
+                {
+                    **coordinator.sampler.units.as_dict(),
+                    "readings": {str(a): asdict(r) for a, r in sorted(data.status.units.items())}
+                    if data
+                    else {},
+                },
+                UNIT_TO_REDACT,
+            ),
             "standby_given_up": coordinator.sampler.standby_given_up,
             "stats": asdict(client.stats),
             "decoder": asdict(client.decoder_stats),

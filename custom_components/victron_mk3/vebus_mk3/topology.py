@@ -87,9 +87,13 @@ class Topology:
         }
 
 
-def single_unit(*, interface_mode: int | None = None, answered: bool = False) -> Topology:
+def single_unit(
+    *, interface_mode: int | None = None, answered: bool = False, serial: str | None = None
+) -> Topology:
     """The degenerate case: one unit at address 0 on L1."""
-    return Topology(units=(Unit(MASTER_ADDRESS, 1, 0),), interface_mode=interface_mode, answered=answered)
+    return Topology(
+        units=(Unit(MASTER_ADDRESS, 1, 0, serial),), interface_mode=interface_mode, answered=answered
+    )
 
 
 def assign_phases(

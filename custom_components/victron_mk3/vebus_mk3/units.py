@@ -143,7 +143,7 @@ class UnitsPlan:
             self.topology = previous if keep and previous else single_unit(interface_mode=mode)
             return
         if len(frame.addresses) <= 1:
-            self.topology = single_unit(interface_mode=mode, answered=True)
+            self.topology = single_unit(interface_mode=mode, answered=True, serial=frame.serial)
             return
         counts: dict[int, int] = {}
         for phase in sampler.phases:
