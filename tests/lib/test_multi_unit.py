@@ -15,12 +15,14 @@ import time
 
 import pytest
 
-from custom_components.victron_mk3.vebus_mk3 import Mk3Client
+from custom_components.victron_mk3.vebus_mk3 import Mk3Client, UnsupportedError
 from custom_components.victron_mk3.vebus_mk3.sampler import Sampler
 from custom_components.victron_mk3.vebus_mk3.simulator import DeviceQuirks, Simulator, make_model
 from custom_components.victron_mk3.vebus_mk3.status import DeviceStatus
-from custom_components.victron_mk3.vebus_mk3.topology import PhaseSource
+from custom_components.victron_mk3.vebus_mk3.topology import PhaseSource, assign_phases, build_topology
+from custom_components.victron_mk3.vebus_mk3.unit_requests import parse_unit_info, read_snapshot
 from custom_components.victron_mk3.vebus_mk3.units import UNIT_INTERVAL
+from custom_components.victron_mk3.vebus_mk3.variables import RamVarInfo
 
 from .helpers import running, wait_for_cycles
 
@@ -189,3 +191,52 @@ async def test_rounds_keep_their_cadence(tmp_path: Path) -> None:
         await wait_for(sampler, lambda _s: sampler.units.stats.rounds >= rounds + 3)
         assert sampler.stats.cycles - cycles >= 3  # never fewer cycles than rounds
         assert sampler.units.stats.refresh_seconds >= UNIT_INTERVAL * 0.9
+
+
+# --- pure parts: phase assignment, frames -----------------------------------------------------
+
+
+def test_phase_assignment_is_read_not_assumed() -> None:
+    # One phase answers: every unit on L1, although address % 3 would say L2 for address 1.
+    assert assign_phases([0, 1], {1: 2}) == ({0: 1, 1: 1}, PhaseSource.ONE_PHASE)
+    # Six units on three phases, counts agree with velib's rule.
+    phases, source = assign_phases(range(6), {1: 2, 2: 2, 3: 2})
+    assert phases == {0: 1, 1: 2, 2: 3, 3: 1, 4: 2, 5: 3}
+    assert source is PhaseSource.ADDRESS_CONFIRMED
+    # Counts that disagree are kept but flagged (diagnostics show it).
+    assert assign_phases([0, 1, 2], {1: 2, 2: 1})[1] is PhaseSource.ADDRESS_UNCONFIRMED
+    assert assign_phases([0], {})[1] is PhaseSource.SINGLE_UNIT
+
+
+def test_positions_and_labels() -> None:
+    topology = build_topology([0, 1, 2, 3], {1: 2, 2: 1, 3: 1})
+    assert [unit.label for unit in topology.units] == ["L1 master", "L2 master", "L3 master", "L1 slave 1"]
+    assert topology.phases == (1, 2, 3)
+
+
+def _unit_info_payload(bitmap: int, own: int, kind: int = 0x02) -> bytes:
+    return bytes((0x20, 1, 2, 3, 4, kind, 0, 0, *bitmap.to_bytes(4, "little"), 0, 0, own))
+
+
+def test_unit_info_frame_parsing() -> None:
+    frame = parse_unit_info(_unit_info_payload(0b101, 0))
+    assert frame.addresses == {0, 2}
+    assert frame.serial == "01020304"
+    # Its own address counts even if the bitmap leaves it out.
+    assert parse_unit_info(_unit_info_payload(0b1, 3)).addresses == {0, 3}
+    with pytest.raises(ValueError, match="implausible"):
+        parse_unit_info(_unit_info_payload(0xFFFFFFFF, 0))  # 32 units: noise
+    with pytest.raises(ValueError, match="not a unit info"):
+        parse_unit_info(_unit_info_payload(0b1, 0, kind=0x08))  # an AC frame (L1)
+
+
+def test_snapshot_reply_parsing() -> None:
+    scales = {var: RamVarInfo.from_raw(var, 0x10000 - 1, 0) for var in (14, 15, 16)}
+    request = read_snapshot(ord("X"), [14, 15, 16], scales)
+    words = b"".join(value.to_bytes(2, "little", signed=True) for value in (100, -2000, 300))
+    assert request.parse(b"\xffX\x99" + words) == [100.0, -2000.0, 300.0]
+    assert request.parse(b"\xffX\x99") is None  # snapshot lost: trigger again
+    with pytest.raises(UnsupportedError):
+        request.parse(b"\xffX\x80")
+    with pytest.raises(ValueError, match="malformed"):
+        request.parse(b"\xffX\x99\x01")
