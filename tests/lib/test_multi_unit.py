@@ -179,6 +179,16 @@ async def test_topology_is_read_again_after_the_interface_reset(tmp_path: Path) 
                 await wait_for(sampler, lambda _s: sampler.units.topology.interface_mode == 0x43)  # type: ignore[union-attr]
                 assert any(p[1:3] == b"F\x07" for p in sim.received)
                 assert sampler.units.topology.multi  # type: ignore[union-attr]
+            # Reset again, now with the slave gone: its reading counts nowhere any more and the
+            # system's power is the remaining unit's own again.
+            sim.model.units = ()  # one unit carrying the whole phase
+            sim.model.interface_mode = 0x44
+            async with running(sampler):
+                topology = lambda: sampler.units.topology  # noqa: E731
+                await wait_for(sampler, lambda s: not s.units and topology().interface_mode == 0x44)  # type: ignore[union-attr]
+                assert not topology().multi  # type: ignore[union-attr]
+                expected = sim.model.flows().of_phase(1).output_power
+                await wait_for(sampler, lambda s: _close(s.ac_output_power, expected))
         finally:
             await client.close()
 

@@ -249,15 +249,17 @@ class Sampler:
     async def _read_units(self) -> None:
         """A multi-unit round when due; the master's powers stand for the power part."""
         await self.units.prepare(self)  # again only after a reset (the V mode byte changed)
-        readings = await self.units.step(self)
-        topology = self.units.topology
-        if not readings or topology is None:
-            return
+        readings = await self.units.step(self) or {}
         current = self._current()
-        self._update(UNITS, units={**current.units, **readings})
+        # Units gone from the topology, or not read for long, count nowhere (sums, energy).
+        units = self.units.current_readings({**current.units, **readings}, time.monotonic())
+        if not readings and units == current.units:
+            return
         read_at = {unit_part(address): reading.taken_at for address, reading in readings.items()}
+        self._update(UNITS, units=units)
         self.latest = evolve(self._current(), read_at={**self._current().read_at, **read_at})
-        if (master := readings.get(topology.master)) is not None:
+        topology = self.units.topology
+        if topology is not None and (master := readings.get(topology.master)) is not None:
             self._update(POWER, ram={**self._current().ram, **master_ram(master)})
 
     async def _discover_phases(self) -> None:

@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 _LOGGER = logging.getLogger(__package__)
 _T = TypeVar("_T")
 
+# A unit's reading older than this counts nowhere (its entities are unavailable by then).
+READING_TOO_OLD = 10.0
 # Seconds between two rounds: a round of three units costs ~0.5 s of wire time at 2400 baud,
 # so one per second leaves the system frames most of the link (see the benchmark).
 UNIT_INTERVAL = 1.0
@@ -229,6 +231,18 @@ class UnitsPlan:
             if values is not None:
                 readings[unit.address] = _reading(topology, unit, values, coherent=False)
         return readings
+
+    def current_readings(self, readings: dict[int, UnitReading], now: float) -> dict[int, UnitReading]:
+        """``readings`` of the units the topology has now, none older than ``READING_TOO_OLD``."""
+        topology = self.topology
+        if topology is None or not topology.multi:
+            return {}
+        present = set(topology.addresses)
+        return {
+            address: reading
+            for address, reading in readings.items()
+            if address in present and now - reading.taken_at <= READING_TOO_OLD
+        }
 
     def as_dict(self) -> dict[str, Any]:
         """For diagnostics: topology, support, firmware and round statistics."""
