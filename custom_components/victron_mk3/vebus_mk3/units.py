@@ -187,7 +187,7 @@ class UnitsPlan:
             return None
         self._next_round = now + self.interval
         started = now
-        if self.snapshots.due(now) and self.snapshots.support is not Support.UNSUPPORTED:
+        if self.snapshots.due(now):  # refused ones are asked again after RETRY_AFTER
             readings = await self._snapshot_round(sampler, topology)
         elif self.ram_reads.due(now):
             readings = await self._ram_round(sampler, topology)
