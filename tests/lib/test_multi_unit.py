@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 import contextlib
+import dataclasses
 from pathlib import Path
 import time
 
@@ -250,3 +251,23 @@ def test_snapshot_reply_parsing() -> None:
         request.parse(b"\xffX\x80")
     with pytest.raises(ValueError, match="malformed"):
         request.parse(b"\xffX\x99\x01")
+
+
+async def test_a_silent_unit_costs_its_own_values_only(tmp_path: Path) -> None:
+    async with sampling(tmp_path, "three_phase") as (sim, sampler):
+        await wait_for(sampler, lambda s: len(s.units) == 3)
+        l3 = sim.model.units[2]
+        sim.model.units = (*sim.model.units[:2], dataclasses.replace(l3, silent=True))
+        status = await wait_for(sampler, lambda s: sorted(s.units) == [0, 1], timeout=30)
+        assert status.phase_power(3) is None
+        assert status.ac_input_power is None  # the system's sum needs every unit
+        assert sampler.units.as_dict()["unit_reads"]["2"] == "not_answering"
+        # The others keep being read, and the link stays up.
+        rounds = sampler.units.stats.rounds
+        status = await wait_for(sampler, lambda _s: sampler.units.stats.rounds >= rounds + 2)
+        flows = sim.model.flows()
+        power = status.phase_power(1)
+        assert power is not None
+        assert _close(power.output, flows.of_phase(1).output_power)
+        assert 3 in status.ac  # L3's system frame still answers
+        assert sampler.running

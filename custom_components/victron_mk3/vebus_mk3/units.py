@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from .capabilities import Capability, Support
 from .client import Mk3Client
 from .const import RamVar
+from .exceptions import UnsupportedError
 from .topology import Topology, Unit, build_topology, single_unit
 
 if TYPE_CHECKING:
@@ -35,6 +36,7 @@ READING_TOO_OLD = 10.0
 UNIT_INTERVAL = 1.0
 SNAPSHOT_VARS = (RamVar.INVERTER_POWER, RamVar.INVERTER_POWER_2, RamVar.OUTPUT_POWER)
 _LOST: dict[int, float | None] = {}  # a read whose snapshot was gone (re-trigger next round)
+_REFUSED: dict[int, float | None] = {}  # the unit does not know snapshots (0x80)
 
 
 @dataclass(frozen=True)
@@ -99,8 +101,8 @@ class UnitsPlan:
         self.interval = interval
         self.topology: Topology | None = None
         self.discovery = Capability()  # F 7
-        self.snapshots = Capability()  # F 6 + X 0x38
-        self.ram_reads = Capability()  # the fallback: 0x30 per unit
+        self.snapshots = Capability()  # F 6 + X 0x38 known (refused with 0x80: RAM reads)
+        self.unit_reads: dict[int, Capability] = {}  # per unit: answering or not
         self.firmware: dict[int, int] = {}
         self.stats = UnitStats()
         self._connection = -1
@@ -129,7 +131,8 @@ class UnitsPlan:
         if not self.needs_discovery(client):
             return
         if client.connections != self._connection:
-            for capability in (self.discovery, self.snapshots, self.ram_reads):
+            self.unit_reads.clear()
+            for capability in (self.discovery, self.snapshots):
                 if capability.support is not Support.SUPPORTED:
                     capability.checked_at = None  # another (or updated) device: ask again
         self._connection = client.connections
@@ -186,47 +189,60 @@ class UnitsPlan:
         if topology is None or not topology.multi or now < self._next_round:
             return None
         self._next_round = now + self.interval
-        started = now
-        if self.snapshots.due(now):  # refused ones are asked again after RETRY_AFTER
-            readings = await self._snapshot_round(sampler, topology)
-        elif self.ram_reads.due(now):
-            readings = await self._ram_round(sampler, topology)
+        units = [unit for unit in topology.units if self._answering(unit.address).due(now)]
+        # Snapshots until a unit refuses them (0x80), then RAM reads; refusals are retried later.
+        if self.snapshots.support is not Support.UNSUPPORTED or self.snapshots.due(now):
+            readings = await self._snapshot_round(sampler, topology, units)
         else:
-            readings = {}
+            readings = await self._ram_round(sampler, topology, units)
         self._covers_power = topology.master in readings
-        if len(readings) == len(topology.units):
+        if readings:
             done = time.monotonic()
             if self._round_done_at is not None:
                 self.stats.refresh_seconds = done - self._round_done_at
             self._round_done_at = done
             self.stats.rounds += 1
-            self.stats.last_round_seconds = done - started
+            self.stats.last_round_seconds = done - now
         return readings
 
-    async def _snapshot_round(self, sampler: Sampler, topology: Topology) -> dict[int, UnitReading]:
+    def _answering(self, address: int) -> Capability:
+        """Whether one unit answers its reads: a silent unit is skipped, not the others."""
+        return self.unit_reads.setdefault(address, Capability())
+
+    async def _snapshot_round(
+        self, sampler: Sampler, topology: Topology, units: list[Unit]
+    ) -> dict[int, UnitReading]:
         client = sampler.client
         readings: dict[int, UnitReading] = {}
-        await sampler.ask(self.snapshots, "snapshot trigger", lambda: client.trigger_snapshot(SNAPSHOT_VARS))
-        for unit in topology.units:
+        if units:
+            await sampler.ask(
+                self.snapshots, "snapshot trigger", lambda: client.trigger_snapshot(SNAPSHOT_VARS)
+            )
+        for unit in units:
             values = await sampler.ask(
-                self.snapshots, "snapshot", _bind(_snapshot_or_lost, client, unit.address)
+                self._answering(unit.address), "snapshot", _bind(_snapshot_read, client, unit.address)
             )
             if values is _LOST:
                 self.stats.lost_snapshots += 1
-                continue
-            if values is None:
-                if self.snapshots.support is Support.UNSUPPORTED:
-                    return await self._ram_round(sampler, topology)  # fall back at once
-                continue
-            readings[unit.address] = _reading(topology, unit, values, coherent=True)
+            elif values is _REFUSED:
+                self.snapshots.refused(f"unit {unit.address} does not know the snapshot read")
+                return await self._ram_round(sampler, topology, units)  # fall back at once
+            elif values is not None:
+                if self.snapshots.support is not Support.SUPPORTED:
+                    self.snapshots.answered()
+                readings[unit.address] = _reading(topology, unit, values, coherent=True)
         return readings
 
-    async def _ram_round(self, sampler: Sampler, topology: Topology) -> dict[int, UnitReading]:
+    async def _ram_round(
+        self, sampler: Sampler, topology: Topology, units: list[Unit]
+    ) -> dict[int, UnitReading]:
         client = sampler.client
         readings: dict[int, UnitReading] = {}
-        for unit in topology.units:
+        for unit in units:
             values = await sampler.ask(
-                self.ram_reads, "unit RAM read", _bind(client.read_ram, SNAPSHOT_VARS, unit.address)
+                self._answering(unit.address),
+                "unit RAM read",
+                _bind(client.read_ram, SNAPSHOT_VARS, unit.address),
             )
             if values is not None:
                 readings[unit.address] = _reading(topology, unit, values, coherent=False)
@@ -250,7 +266,7 @@ class UnitsPlan:
             "topology": self.topology.as_dict() if self.topology else None,
             "discovery": self.discovery.support.value,
             "snapshots": {"support": self.snapshots.support.value, "reason": self.snapshots.reason},
-            "ram_reads": self.ram_reads.support.value,
+            "unit_reads": {str(a): cap.support.value for a, cap in sorted(self.unit_reads.items())},
             "firmware": {str(address): version for address, version in sorted(self.firmware.items())},
             "stats": vars(self.stats).copy(),
         }
@@ -260,8 +276,12 @@ def _bind(function: Callable[..., Awaitable[_T]], *args: Any) -> Callable[[], Aw
     return lambda: function(*args)
 
 
-async def _snapshot_or_lost(client: Mk3Client, address: int) -> dict[int, float | None]:
-    values = await client.read_snapshot(address, SNAPSHOT_VARS)
+async def _snapshot_read(client: Mk3Client, address: int) -> dict[int, float | None]:
+    """The unit's frozen values, ``_LOST`` when its snapshot was gone, ``_REFUSED`` on 0x80."""
+    try:
+        values = await client.read_snapshot(address, SNAPSHOT_VARS)
+    except UnsupportedError:
+        return _REFUSED
     return _LOST if values is None else values
 
 

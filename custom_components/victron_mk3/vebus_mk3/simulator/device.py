@@ -109,6 +109,9 @@ class Mk3Device:
                 return Response([self._reply(letter)], TURNAROUND_VEBUS)
             return Response()
         if letter in W_FAMILY:
+            unit = unit_at(self.model, self.model.address) if self.model.units else None
+            if unit is not None and unit.silent:
+                return Response(turnaround=TURNAROUND_VEBUS)  # a unit gone from the bus
             return Response(self._w_family(letter, data), TURNAROUND_VEBUS)
         handlers = {
             ord("V"): self._version,

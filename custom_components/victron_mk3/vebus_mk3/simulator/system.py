@@ -32,6 +32,9 @@ class SystemUnit:
     share: float  # of its phase's power; the shares of a phase add up to 1
     serial: bytes = b"\0\0\0\0"  # guess: four raw bytes, shown as hex by clients
     firmware_version: int | None = None  # None: the model's
+    # A unit gone from the bus (failed, powered down). Guess: the MK3 still confirms ``A`` (it
+    # answers that itself) and the W-family requests to the unit get no reply at all.
+    silent: bool = False
 
 
 def units_of(model: MultiplusModel) -> tuple[SystemUnit, ...]:
