@@ -6,6 +6,8 @@ the simulated device within 1 %; the system's entities keep the ids a single uni
 
 from __future__ import annotations
 
+import dataclasses
+
 from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
@@ -20,7 +22,12 @@ from custom_components.victron_mk3.unit_sensor import (
     phase_power_sensors,
     unit_power_sensors,
 )
-from custom_components.victron_mk3.vebus_mk3.simulator import MultiplusModel, SimulatorThread, make_model
+from custom_components.victron_mk3.vebus_mk3.simulator import (
+    MultiplusModel,
+    Simulator,
+    SimulatorThread,
+    make_model,
+)
 
 from .common import ENTRY_ID, wait_until
 
@@ -159,3 +166,22 @@ def test_multi_unit_entities_have_english_names() -> None:
         assert name, description.key
         if "{phase}" in name:
             assert description.translation_placeholders == {"phase": "L2"}
+
+
+@pytest.mark.parametrize("model", [THREE_PHASE])
+async def test_a_silent_unit_makes_its_own_entities_unavailable_only(
+    hass: HomeAssistant, init_integration: MockConfigEntry, simulator: SimulatorThread
+) -> None:
+    await wait_until(lambda: _number(hass, "sensor.victron_mk3_l3_master_ac_output_power") is not None, 15)
+
+    def silence_l3(sim: Simulator) -> None:
+        sim.model.units = (*sim.model.units[:2], dataclasses.replace(sim.model.units[2], silent=True))
+
+    simulator.call(silence_l3)
+    unit_power = "sensor.victron_mk3_l3_master_ac_output_power"
+    await wait_until(lambda: hass.states.get(unit_power).state == STATE_UNAVAILABLE, 30)  # type: ignore[union-attr]
+    assert _number(hass, "sensor.victron_mk3_ac_output_power_l3") is None
+    assert _number(hass, "sensor.victron_mk3_ac_output_power_l1") is not None
+    assert _number(hass, "sensor.victron_mk3_l1_master_ac_output_power") is not None
+    assert _number(hass, "sensor.victron_mk3_battery_voltage") is not None
+    assert init_integration.runtime_data.fault is None
