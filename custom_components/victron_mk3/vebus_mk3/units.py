@@ -190,6 +190,9 @@ class UnitsPlan:
             return None
         self._next_round = now + self.interval
         units = [unit for unit in topology.units if self._answering(unit.address).due(now)]
+        # Start with the unit selected now: one A exchange fewer per round.
+        selected = sampler.client.selected_address
+        units.sort(key=lambda unit: unit.address != selected)
         # Snapshots until a unit refuses them (0x80), then RAM reads; refusals are retried later.
         if self.snapshots.support is not Support.UNSUPPORTED or self.snapshots.due(now):
             readings = await self._snapshot_round(sampler, topology, units)
