@@ -213,7 +213,9 @@ class Sampler:
             self._update(DC, dc=dc)
         for phase in self.phases:
             await self._read_phase(phase)
-        await self._read_units()
+        # Not in the cycle that reads the slow config frame (~1 s): that cycle would outlast
+        # the default publish interval with a three-unit round in it.
+        await self._read_units(round_due=self._slow_after_next_pass or time.monotonic() < self._slow_due)
         if self._due(Feature.POWER) and not self.units.covers_power:
             powers = await self._optional(Feature.POWER, lambda: client.read_ram(POWER_VARS))
             if self._all_supported(powers, Feature.POWER):
@@ -246,10 +248,10 @@ class Sampler:
         if ac is not None:
             self._update(ac_part(phase), ac={**self._current().ac, phase: ac})
 
-    async def _read_units(self) -> None:
+    async def _read_units(self, *, round_due: bool = True) -> None:
         """A multi-unit round when due; the master's powers stand for the power part."""
         await self.units.prepare(self)  # again only after a reset (the V mode byte changed)
-        readings = await self.units.step(self) or {}
+        readings = (await self.units.step(self) if round_due else None) or {}
         current = self._current()
         # Units gone from the topology, or not read for long, count nowhere (sums, energy).
         units = self.units.current_readings({**current.units, **readings}, time.monotonic())
