@@ -271,3 +271,25 @@ async def test_a_silent_unit_costs_its_own_values_only(tmp_path: Path) -> None:
         assert _close(power.output, flows.of_phase(1).output_power)
         assert 3 in status.ac  # L3's system frame still answers
         assert sampler.running
+
+
+async def test_select_unit_sends_a_only_on_a_change(tmp_path: Path) -> None:
+    async with Simulator(make_model("parallel"), link=str(tmp_path / "tty"), time_scale=0.0) as sim:
+        client = Mk3Client(sim.url)
+        await client.connect()
+        try:
+            await client.select_unit(1)
+            await client.select_unit(1)
+            assert sim.count("A") == 1
+            assert sim.model.address == 1
+            assert client.selected_address == 1
+            # A read without an address goes to the master again: one more A.
+            values = await client.read_ram([14, 16])
+            assert sim.count("A") == 2
+            assert sim.model.address == 0
+            assert values[16] == pytest.approx(sim.model.flows().of_phase(1).output_power * 0.6, abs=1)
+            client.forget_address()  # e.g. the interface was reset
+            await client.select_unit(0)
+            assert sim.count("A") == 3
+        finally:
+            await client.close()

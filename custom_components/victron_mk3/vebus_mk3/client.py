@@ -123,6 +123,12 @@ class Mk3Client(Mk3Link):
         high = await self.request(requests.firmware_word(next(self._letters), high=True))
         return high.value << 16 | low.value
 
+    async def select_unit(self, address: int) -> None:
+        """Send W-family requests to the unit at ``address`` from now on (``A 1 address``,
+        only if another unit is selected). Requests of this client that name no address
+        select the master (0) again themselves."""
+        await self._select_address(address)
+
     async def _select_address(self, address: int = 0) -> None:
         """``A 1 address`` unless that unit is selected already (one exchange per change)."""
         if self._selected_address != address:
