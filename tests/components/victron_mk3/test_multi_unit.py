@@ -120,6 +120,8 @@ async def test_system_entities_keep_their_ids_and_phase_energy_counts(
 
 @pytest.mark.parametrize("model", [THREE_PHASE])
 async def test_diagnostics_show_the_topology(hass: HomeAssistant, init_integration: MockConfigEntry) -> None:
+    sampler = init_integration.runtime_data.sampler
+    await wait_until(lambda: sampler.units.stats.rounds > 0, 15)  # not in the first (slow) cycle
     diagnostics = await async_get_config_entry_diagnostics(hass, init_integration)
     units = diagnostics["link"]["units"]
     assert [unit["label"] for unit in units["topology"]["units"]] == LABELS["three_phase"]
