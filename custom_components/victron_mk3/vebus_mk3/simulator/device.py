@@ -201,7 +201,11 @@ class Mk3Device:
         return Response(turnaround=TURNAROUND_INFO)
 
     def _freeze(self, var_ids: bytes, flows: Flows) -> None:
-        """F 6: every unit keeps its present raw words of ``var_ids`` (at most six)."""
+        """F 6: every unit keeps its present raw words of ``var_ids`` (at most six).
+
+        Guesses: the frozen words stay readable until the next trigger (any number of reads),
+        and a trigger with an unknown id freezes zero for it.
+        """
         model = self.model
         frozen: dict[int, bytes] = {}
         for unit in units_of(model):
@@ -319,7 +323,8 @@ class Mk3Device:
             if not model.quirks.snapshots:
                 return bytes((W_UNKNOWN_COMMAND,))
             words = (model.snapshot or {}).get(model.address)
-            # No snapshot for this unit: the reply code alone (a client reads it as "lost").
+            # No snapshot for this unit: the reply code alone (fact: a short reply means the
+            # snapshot was lost; guess: this is how the device sends it).
             return bytes((W_SNAPSHOT_REPLY,)) + (words or b"")
         if sub in (W_VERSION_LOW, W_VERSION_HIGH):
             if model.quirks.firmware_request_needs_args and len(args) < 2:

@@ -15,7 +15,7 @@ import itertools
 
 from ..const import ChargeAction, ChargeStage, DeviceState, InterfaceFlags, Led, SwitchRegister, SwitchState
 from .quirks import DeviceQuirks
-from .system import SystemUnit
+from .system import SystemUnit, phase_flows, phase_shares
 
 INTERFACE_FLAGS_DEFAULT = InterfaceFlags.PANEL_DETECT | InterfaceFlags.UNDOCUMENTED
 
@@ -330,8 +330,8 @@ class MultiplusModel:
         )
         on, blink = self._leds(state, connected, ac_ok, inverter_ac * phases, battery_v)
         per_phase = tuple(
-            self._phase_flows(phase, load, load * phases * weight, connected)
-            for weight in self._weights(phases)
+            phase_flows(phase, load, load * phases * weight, connected)
+            for weight in phase_shares(self.phase_weights, phases)
         )
         phase = per_phase[0]
         return Flows(
@@ -346,36 +346,6 @@ class MultiplusModel:
             battery_ripple=0.02 + abs(battery_i) * 0.002,
             leds_on=on,
             leds_blink=blink,
-        )
-
-    def _weights(self, phases: int) -> tuple[float, ...]:
-        weights = self.phase_weights[:phases]
-        if len(weights) < phases or sum(weights) <= 0:
-            return (1 / phases,) * phases
-        total = sum(weights)
-        return tuple(weight / total for weight in weights)
-
-    @staticmethod
-    def _phase_flows(average: PhaseFlows, load: float, phase_load: float, connected: bool) -> PhaseFlows:
-        """One phase whose load differs from the average: the grid (when connected) or the
-        inverter (when not) carries the difference; the charger's share stays equal."""
-        delta = phase_load - load
-        if delta == 0:
-            return average
-        input_w = average.input_power + delta if connected else 0.0
-        mains_i = input_w / average.mains_voltage if average.mains_voltage else 0.0
-        load_i = phase_load / average.output_voltage if average.output_voltage else 0.0
-        return PhaseFlows(
-            mains_voltage=average.mains_voltage,
-            mains_frequency=average.mains_frequency,
-            mains_current=mains_i,
-            output_voltage=average.output_voltage,
-            output_frequency=average.output_frequency,
-            load_current=load_i,
-            inverter_current=mains_i - load_i,
-            input_power=input_w,
-            output_power=phase_load,
-            inverter_power=input_w - phase_load,
         )
 
     def _leds(

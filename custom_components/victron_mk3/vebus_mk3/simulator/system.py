@@ -9,13 +9,13 @@ Guesses are marked where they live.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from ..const import INFO_FRAME, RamVar
 
 if TYPE_CHECKING:
-    from .model import Flows, MultiplusModel
+    from .model import Flows, MultiplusModel, PhaseFlows
 
 # Guess: the type byte of the unit info frame sits at index 5 and reads 0x02 (velib accepts
 # 2-4 and 0x20-0x2F; which byte it is was not confirmed).
@@ -72,3 +72,31 @@ def unit_power(flows: Flows, unit: SystemUnit, var_id: int) -> float:
         RamVar.OUTPUT_POWER: phase.output_power,
     }
     return values[var_id] * unit.share
+
+
+def phase_shares(weights: tuple[float, ...], phases: int) -> tuple[float, ...]:
+    """Each phase's share of the total load: ``weights`` normalised, equal without them."""
+    chosen = weights[:phases]
+    if len(chosen) < phases or sum(chosen) <= 0:
+        return (1 / phases,) * phases
+    total = sum(chosen)
+    return tuple(weight / total for weight in chosen)
+
+
+def phase_flows(average: PhaseFlows, load: float, phase_load: float, connected: bool) -> PhaseFlows:
+    """One phase whose load differs from the average: the grid (when connected) or the
+    inverter (when not) carries the difference; the charger's share stays equal (guess)."""
+    if phase_load == load:
+        return average
+    input_w = average.input_power + phase_load - load if connected else 0.0
+    mains_i = input_w / average.mains_voltage if average.mains_voltage else 0.0
+    load_i = phase_load / average.output_voltage if average.output_voltage else 0.0
+    return replace(
+        average,
+        mains_current=mains_i,
+        load_current=load_i,
+        inverter_current=mains_i - load_i,
+        input_power=input_w,
+        output_power=phase_load,
+        inverter_power=input_w - phase_load,
+    )
