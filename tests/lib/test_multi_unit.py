@@ -293,3 +293,20 @@ async def test_select_unit_sends_a_only_on_a_change(tmp_path: Path) -> None:
             assert sim.count("A") == 3
         finally:
             await client.close()
+
+
+async def test_a_system_that_did_not_answer_at_first_is_asked_again(tmp_path: Path) -> None:
+    async with sampling(tmp_path, "three_phase", answers_unit_info=False) as (sim, sampler):
+        await wait_for_cycles(sampler, 2)
+        assert not sampler.units.multi
+        assert sampler.latest is not None
+        assert sampler.latest.units == {}
+        sim.model.quirks = dataclasses.replace(sim.model.quirks, answers_unit_info=True)
+        sampler.units.discovery.checked_at = None  # its retry time (30 s at first) has come
+        status = await wait_for(sampler, lambda s: len(s.units) == 3)
+        assert [unit.label for unit in sampler.units.topology.units] == [
+            "L1 master",
+            "L2 master",
+            "L3 master",
+        ]  # type: ignore[union-attr]
+        assert status.phase_power(2) is not None

@@ -123,6 +123,8 @@ class UnitsPlan:
         mode = client.version.mode if client.version else None
         if self.topology is None or client.connections != self._connection:
             return True
+        if not self.topology.answered and self.discovery.due(time.monotonic()):
+            return True  # a lost reply at connect must not hide a multi-unit system for good
         return mode is not None and mode != self.topology.interface_mode
 
     async def prepare(self, sampler: Sampler) -> None:
