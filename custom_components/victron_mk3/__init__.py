@@ -72,7 +72,10 @@ async def async_remove_config_entry_device(
     hass: HomeAssistant, entry: VictronMk3ConfigEntry, device: dr.DeviceEntry
 ) -> bool:
     """A user may delete the device of a unit the system no longer has (multi-unit systems)."""
-    topology = entry.runtime_data.sampler.units.topology
-    present = {f"{entry.entry_id}-unit{address}" for address in (topology.addresses if topology else ())}
+    coordinator: VictronMk3Coordinator | None = getattr(entry, "runtime_data", None)
+    topology = coordinator.sampler.units.topology if coordinator is not None else None
+    if topology is None:
+        return False  # nothing known about the units: keep every device
+    present = {f"{entry.entry_id}-unit{address}" for address in topology.addresses}
     unit_ids = {ident for domain, ident in device.identifiers if domain == DOMAIN and "-unit" in ident}
     return bool(unit_ids) and not unit_ids & present
