@@ -13,6 +13,7 @@ from .link import Row, measure_link, measure_loop_cost
 from .profiles import measure_profiles
 from .recovery import measure_recovery
 from .sampling import measure_sampling
+from .units import measure_units
 
 
 async def _step(name: str, rows: list[Row], measure: Callable[[list[Row]], Awaitable[None]]) -> None:
@@ -27,6 +28,7 @@ async def main() -> None:
     await _step("link", rows, measure_link)
     await _step("event-loop CPU", rows, measure_loop_cost)
     await _step("profiles", rows, measure_profiles)
+    await _step("multi-unit systems", rows, measure_units)
     await _step("recovery", rows, measure_recovery)
     await _step("library: state changes, bad line", rows, measure_sampling)
     await _step("ESS external control", rows, measure_ess)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import config_validation as cv, issue_registry as ir
+from homeassistant.helpers import config_validation as cv, device_registry as dr, issue_registry as ir
 from homeassistant.helpers.typing import ConfigType
 
 from .card import async_register_card
@@ -18,6 +18,7 @@ from .vebus_mk3 import Mk3Client
 
 __all__ = [
     "async_migrate_entry",
+    "async_remove_config_entry_device",
     "async_remove_entry",
     "async_setup",
     "async_setup_entry",
@@ -72,3 +73,16 @@ async def async_remove_entry(hass: HomeAssistant, entry: VictronMk3ConfigEntry) 
     for domain, issue_id in list(ir.async_get(hass).issues):
         if domain == DOMAIN and issue_id.endswith(suffix):
             ir.async_delete_issue(hass, DOMAIN, issue_id)
+
+
+async def async_remove_config_entry_device(
+    hass: HomeAssistant, entry: VictronMk3ConfigEntry, device: dr.DeviceEntry
+) -> bool:
+    """A user may delete the device of a unit the system no longer has (multi-unit systems)."""
+    coordinator: VictronMk3Coordinator | None = getattr(entry, "runtime_data", None)
+    topology = coordinator.sampler.units.topology if coordinator is not None else None
+    if topology is None:
+        return False  # nothing known about the units: keep every device
+    present = {f"{entry.entry_id}-unit{address}" for address in topology.addresses}
+    unit_ids = {ident for domain, ident in device.identifiers if domain == DOMAIN and "-unit" in ident}
+    return bool(unit_ids) and not unit_ids & present

@@ -17,6 +17,8 @@ from .ess_control import ess_diagnostics
 from .vebus_mk3 import DeviceStatus
 
 TO_REDACT = {CONF_SERIAL_NUMBER}
+# The serial numbers of the VE.Bus units (multi-unit topology).
+UNIT_TO_REDACT = {"serial"}
 
 
 def redact_port(port: str) -> str:
@@ -52,7 +54,8 @@ def _plain(value: Any) -> Any:
 def _replies(status: DeviceStatus) -> dict[str, Any]:
     """The parsed replies of the last poll (flags are reported with the link)."""
     replies = asdict(status)
-    for derived in ("interface_flags", "taken_at", "read_at"):
+    # Per-unit readings are shown with the topology (link.units).
+    for derived in ("interface_flags", "taken_at", "read_at", "units"):
         replies.pop(derived, None)
     return replies
 
@@ -89,6 +92,15 @@ async def async_get_config_entry_diagnostics(
             "standby_requested": coordinator.standby_requested,
             "phases": coordinator.sampler.phases,
             "capabilities": coordinator.sampler.capabilities.as_dict(),
+            "units": async_redact_data(
+                {
+                    **coordinator.sampler.units.as_dict(),
+                    "readings": {str(a): asdict(r) for a, r in sorted(data.status.units.items())}
+                    if data
+                    else {},
+                },
+                UNIT_TO_REDACT,
+            ),
             "standby_given_up": coordinator.sampler.standby_given_up,
             "stats": asdict(client.stats),
             "decoder": asdict(client.decoder_stats),

@@ -354,6 +354,10 @@ async def async_setup_entry(
         descriptions.extend(phase_sensors(phase))
     async_add_entities(VictronMk3Sensor(coordinator, description) for description in descriptions)
     async_add_entities(VictronMk3EnergySensor(coordinator, description) for description in ENERGY_SENSORS)
+    # Multi-unit systems only (per-phase real power and energy, a device per unit).
+    from .unit_sensor import multi_unit_entities  # noqa: PLC0415 (it builds on this module)
+
+    async_add_entities(multi_unit_entities(coordinator))
 
 
 class VictronMk3Sensor(VictronMk3Entity, SensorEntity):

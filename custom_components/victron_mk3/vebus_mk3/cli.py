@@ -17,7 +17,7 @@ from .status import DeviceStatus, StatusReader
 
 # Names in simulator.profiles.PROFILES, listed here so the other commands never import the simulator
 # (a test checks the two agree).
-SIMULATOR_PROFILES = ("multiplus2_mk3", "multiplus_24_mk2", "led_append", "three_phase")
+SIMULATOR_PROFILES = ("multiplus2_mk3", "multiplus_24_mk2", "led_append", "three_phase", "parallel")
 # Between monitor cycles while the link is down: long enough not to spin, short enough to notice a replug.
 RETRY_DELAY = 2.0
 

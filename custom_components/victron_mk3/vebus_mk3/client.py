@@ -6,12 +6,13 @@ from collections import deque
 from collections.abc import Iterable
 import itertools
 
-from . import requests
+from . import requests, unit_requests
 from .const import W_LETTERS, ChargeAction, InterfaceFlags, RamVar, SwitchState
 from .exceptions import UnsupportedError
 from .link import IDLE_TIMEOUT, LinkEvent, Mk3Link
 from .messages import ACInfo, ConfigInfo, DCInfo, DeviceStateReport, LedStatus, VersionInfo
 from .uart import Mk3Protocol
+from .unit_requests import UnitInfoFrame
 from .variables import RamVarInfo
 
 __all__ = ["IDLE_TIMEOUT", "INFO_FRAME_VARS", "LinkEvent", "Mk3Client"]
@@ -35,7 +36,9 @@ class Mk3Client(Mk3Link):
         super().__init__(url, idle_timeout=idle_timeout)
         self.scales: dict[int, RamVarInfo] = {}
         self._letters = itertools.cycle(W_LETTERS)
-        self._address_selected = False
+        # The VE.Bus address W requests go to now (A 1 addr); None = not selected since the
+        # port opened or the MK3 may have reset. Selected again only when the target changes.
+        self._selected_address: int | None = None
         # The connection (protocol) on which the device answered a multi-id RAM read with
         # fewer values: reads go one id at a time there.
         self._single_ram_reads: Mk3Protocol | None = None
@@ -45,11 +48,16 @@ class Mk3Client(Mk3Link):
         connected = self.connected
         await super().connect()
         if not connected:
-            self._address_selected = False
+            self._selected_address = None
 
     def forget_address(self) -> None:
         """Select the device address again before the next W request (the MK3 may have reset)."""
-        self._address_selected = False
+        self._selected_address = None
+
+    @property
+    def selected_address(self) -> int | None:
+        """The unit W requests go to now; None until the next selection."""
+        return self._selected_address
 
     # ---- commands ----------------------------------------------------------
 
@@ -103,22 +111,54 @@ class Mk3Client(Mk3Link):
         await self._select_address()
         return await self.request(requests.device_state(next(self._letters), action))
 
-    async def get_firmware_version(self) -> int:
-        """The Multi's own firmware version (e.g. 2623506: firmware 506).
+    async def get_firmware_version(self, address: int = 0) -> int:
+        """The firmware version of the unit at ``address`` (e.g. 2623506: firmware 506).
 
         Raises ``UnsupportedError`` when the device does not know the command.
         """
-        await self._select_address()
+        await self._select_address(address)
         low = await self.request(requests.firmware_word(next(self._letters), high=False))
         if low.complete:  # newer devices send the whole version in the first reply
             return low.value
         high = await self.request(requests.firmware_word(next(self._letters), high=True))
         return high.value << 16 | low.value
 
-    async def _select_address(self) -> None:
-        if not self._address_selected:
-            await self.request(requests.select_address(0))
-            self._address_selected = True
+    async def select_unit(self, address: int) -> None:
+        """Send W-family requests to the unit at ``address`` from now on (``A 1 address``,
+        only if another unit is selected). Requests of this client that name no address
+        select the master (0) again themselves."""
+        await self._select_address(address)
+
+    async def _select_address(self, address: int = 0) -> None:
+        """``A 1 address`` unless that unit is selected already (one exchange per change)."""
+        if self._selected_address != address:
+            self._selected_address = None  # unknown until the interface confirms
+            await self.request(requests.select_address(address))
+            self._selected_address = address
+
+    # ---- multi-unit systems ------------------------------------------------------
+
+    async def get_unit_info(self, address: int = 0) -> UnitInfoFrame:
+        """``F 7``: a unit's serial and the system's configured VE.Bus addresses."""
+        return await self.request(unit_requests.unit_info(address))
+
+    async def get_phase_unit_count(self, phase: int) -> int:
+        """Units on one phase, from the factor byte of its AC info frame."""
+        return await self.request(unit_requests.phase_unit_count(phase))
+
+    async def trigger_snapshot(self, var_ids: Iterable[int]) -> None:
+        """``F 6``: every unit freezes these variables now (the device sends no reply)."""
+        wanted = list(var_ids)
+        await self.discover_scales(wanted)
+        await self.send_only(unit_requests.snapshot_trigger(wanted))
+
+    async def read_snapshot(self, address: int, var_ids: Iterable[int]) -> dict[int, float | None] | None:
+        """The values the unit at ``address`` froze at the last trigger; None = snapshot lost."""
+        wanted = list(var_ids)
+        await self.discover_scales(wanted)
+        await self._select_address(address)
+        values = await self.request(unit_requests.read_snapshot(next(self._letters), wanted, self.scales))
+        return None if values is None else dict(zip(wanted, values, strict=True))
 
     async def get_ram_info(self, var_id: int) -> RamVarInfo:
         """Scale and offset of a RAM variable (cached per connection)."""
@@ -149,8 +189,8 @@ class Mk3Client(Mk3Link):
         await self._select_address()
         await self.request(requests.write_ram_via_id(next(self._letters), var_id, raw))
 
-    async def read_ram(self, var_ids: Iterable[int]) -> dict[int, float | None]:
-        """Physical values of RAM variables; None for unsupported ones.
+    async def read_ram(self, var_ids: Iterable[int], address: int = 0) -> dict[int, float | None]:
+        """Physical values of RAM variables of the unit at ``address``; None for unsupported ones.
 
         A device that answers a multi-id read with fewer values gets the missing ids asked
         one at a time, and from then on (for this connection) every read asks one id.
@@ -163,6 +203,7 @@ class Mk3Client(Mk3Link):
         queue = deque(supported[start : start + batch] for start in range(0, len(supported), batch))
         while queue:
             chunk = queue.popleft()
+            await self._select_address(address)
             try:
                 raw = await self.request(requests.read_ram(next(self._letters), chunk, self.scales))
             except UnsupportedError:

@@ -217,6 +217,18 @@ class Mk3Link:
                 self._record(LinkEvent("winmon_recovered"))
                 return result
 
+    async def send_only(self, payload: bytes) -> None:
+        """Send a command the device never answers (``F 6``), in turn with the requests."""
+        async with self._lock:
+            protocol = self._protocol
+            if protocol is None:
+                raise NotConnectedError(f"{self.url} is not open")
+            self.stats.requests += 1
+            try:
+                protocol.send(payload)
+            except (OSError, RuntimeError) as err:
+                raise LinkIOError(f"write to {self.url} failed: {err}") from err
+
     async def _exchange_with_retries(self, request: Request[T]) -> T:
         for _attempt in range(self.retries):
             if self._idle or self.silent_for() >= RETRY_WHILE_SILENT_BELOW:

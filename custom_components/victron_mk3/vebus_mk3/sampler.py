@@ -21,7 +21,7 @@ import logging
 import time
 from typing import Any, TypeGuard, TypeVar
 
-from .capabilities import PHASE_FEATURES, Capabilities, Feature, Support
+from .capabilities import PHASE_FEATURES, Capabilities, Capability, Feature, Support
 from .client import Mk3Client
 from .commands import CommandQueue, Write
 from .const import RamVar
@@ -39,10 +39,13 @@ from .status import (
     POWER,
     POWER_VARS,
     SOC,
+    UNITS,
     DeviceStatus,
     ac_part,
     evolve,
+    unit_part,
 )
+from .units import UnitsPlan, master_ram
 
 _LOGGER = logging.getLogger(__package__)
 _T = TypeVar("_T")
@@ -98,6 +101,8 @@ class Sampler:
         self.min_cycle = min_cycle
         self.link_down_after = link_down_after
         self.capabilities = Capabilities()
+        # Topology and per-unit rounds of multi-unit systems (nothing per cycle for one unit).
+        self.units = UnitsPlan()
         self.latest: DeviceStatus | None = None
         self.stats = SamplerStats()
         # Keeps the interface's standby flag set (re-asserted when lost, with a give-up).
@@ -190,6 +195,7 @@ class Sampler:
             await self._core(self.client.get_version)
             if fresh:
                 await self._discover_phases()
+            await self.units.prepare(self)
             self._slow_due = 0.0
             while True:
                 started = time.monotonic()
@@ -213,7 +219,10 @@ class Sampler:
             self._update(DC, dc=dc)
         for phase in self.phases:
             await self._read_phase(phase)
-        if self._due(Feature.POWER):
+        # Not in the cycle that reads the slow config frame (~1 s): that cycle would outlast
+        # the default publish interval with a three-unit round in it.
+        await self._read_units(round_due=self._slow_after_next_pass or time.monotonic() < self._slow_due)
+        if self._due(Feature.POWER) and not self.units.covers_power:
             powers = await self._optional(Feature.POWER, lambda: client.read_ram(POWER_VARS))
             if self._all_supported(powers, Feature.POWER):
                 self._update(POWER, ram={**self._current().ram, **powers})
@@ -244,6 +253,22 @@ class Sampler:
         ac = await self._optional(PHASE_FEATURES[phase], functools.partial(client.get_ac, phase))
         if ac is not None:
             self._update(ac_part(phase), ac={**self._current().ac, phase: ac})
+
+    async def _read_units(self, *, round_due: bool = True) -> None:
+        """A multi-unit round when due; the master's powers stand for the power part."""
+        await self.units.prepare(self)  # again only after a reset (the V mode byte changed)
+        readings = (await self.units.step(self) if round_due else None) or {}
+        current = self._current()
+        # Units gone from the topology, or not read for long, count nowhere (sums, energy).
+        units = self.units.current_readings({**current.units, **readings}, time.monotonic())
+        if not readings and units == current.units:
+            return
+        read_at = {unit_part(address): reading.taken_at for address, reading in readings.items()}
+        self._update(UNITS, units=units)
+        self.latest = evolve(self._current(), read_at={**self._current().read_at, **read_at})
+        topology = self.units.topology
+        if topology is not None and (master := readings.get(topology.master)) is not None:
+            self._update(POWER, ram={**self._current().ram, **master_ram(master)})
 
     async def _discover_phases(self) -> None:
         """Without configured phases: L2, L3, L4 exist while each answers (stop at the first gap)."""
@@ -332,10 +357,13 @@ class Sampler:
 
     async def _optional(self, feature: Feature, read: Callable[[], Awaitable[_T]]) -> _T | None:
         """A part the device may lack: failures mark the capability, never the link."""
+        return await self.ask(self.capabilities[feature], feature, read)
+
+    async def ask(self, capability: Capability, feature: str, read: Callable[[], Awaitable[_T]]) -> _T | None:
+        """An optional request in the plan (commands first); failures mark ``capability`` only."""
         await self._run_commands()
         if self._core_silent:
             return None  # not a verdict on the feature: the device said nothing at all
-        capability = self.capabilities[feature]
         try:
             value = await read()
         except UnsupportedError as err:

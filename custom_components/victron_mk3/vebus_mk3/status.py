@@ -17,6 +17,7 @@ from .client import Mk3Client
 from .const import ChargeStage, DeviceState, InterfaceFlags, RamVar
 from .exceptions import NoAnswerError, UnsupportedError
 from .messages import ACInfo, ConfigInfo, DCInfo, LedStatus
+from .units import PhasePower, UnitReading, sum_power
 
 POWER_VARS = (RamVar.INVERTER_POWER, RamVar.INVERTER_POWER_2, RamVar.OUTPUT_POWER)
 MAX_PHASES = 4
@@ -30,6 +31,7 @@ FLAGS = "flags"
 CHARGE = "charge"
 SOC = "soc"
 FIRMWARE = "firmware"
+UNITS = "units"  # per-unit powers of a multi-unit system (each unit also has its unit_part)
 # Mains voltage above this on any phase counts as "mains present": below any nominal mains
 # (100-240 V), above what an open input reads.
 MAINS_PRESENT_VOLTAGE = 80.0
@@ -43,6 +45,11 @@ _AC_PARTS = {phase: f"ac{phase}" for phase in range(1, MAX_PHASES + 1)}
 def ac_part(phase: int) -> str:
     """Name of the AC part of one phase."""
     return _AC_PARTS.get(phase) or f"ac{phase}"
+
+
+def unit_part(address: int) -> str:
+    """Name of the part holding one unit's reading (multi-unit systems)."""
+    return f"unit{address}"
 
 
 _S = TypeVar("_S")
@@ -74,6 +81,8 @@ class DeviceStatus:
     interface_flags: InterfaceFlags | None = None
     charge_stage: ChargeStage | None = None
     firmware_version: int | None = None
+    # Multi-unit systems only: VE.Bus address -> that unit's powers (empty for one unit).
+    units: dict[int, UnitReading] = field(default_factory=dict)
     taken_at: float = field(default_factory=time.monotonic)
     read_at: dict[str, float] = field(default_factory=dict)
 
@@ -98,19 +107,32 @@ class DeviceStatus:
 
     @property
     def inverter_power(self) -> float | None:
-        """Filtered inverter power in W (RAM variable 14)."""
+        """Filtered inverter power in W (RAM variable 14); the sum of all units if several."""
+        if self.units:
+            total = self.phase_power()
+            return None if total is None else total.inverter
         return self.ram.get(RamVar.INVERTER_POWER)
 
     @property
     def ac_input_power(self) -> float | None:
-        """AC input power in W: the device reports it as minus variable 15."""
+        """AC input power in W (minus variable 15); the sum of all units if several."""
+        if self.units:
+            total = self.phase_power()
+            return None if total is None else total.input
         value = self.ram.get(RamVar.INVERTER_POWER_2)
         return None if value is None else -value
 
     @property
     def ac_output_power(self) -> float | None:
-        """Output (load) power in W (RAM variable 16)."""
+        """Output (load) power in W (RAM variable 16); the sum of all units if several."""
+        if self.units:
+            total = self.phase_power()
+            return None if total is None else total.output
         return self.ram.get(RamVar.OUTPUT_POWER)
+
+    def phase_power(self, phase: int | None = None) -> PhasePower | None:
+        """Real power of one phase (None: all), summed over its units; None while incomplete."""
+        return sum_power(self.units.values(), phase)
 
     def age(self, part: str, now: float | None = None) -> float | None:
         """Seconds since ``part`` was last read; None when it never was."""
@@ -144,6 +166,8 @@ class DeviceStatus:
                 ram.update({var_id: None for var_id in var_ids if var_id in ram})
         if ram != self.ram:
             changes["ram"] = ram
+        if any(unit_part(address) not in fresh for address in self.units):
+            changes["units"] = {a: unit for a, unit in self.units.items() if unit_part(a) in fresh}
         if self.interface_flags is not None and FLAGS not in fresh:
             changes["interface_flags"] = None
         if self.charge_stage is not None and CHARGE not in fresh:

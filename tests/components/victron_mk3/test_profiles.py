@@ -22,7 +22,7 @@ from custom_components.victron_mk3.vebus_mk3.simulator import MultiplusModel, Si
 
 from .common import unplug, wait_until
 
-PROFILE_NAMES = ["multiplus2_mk3", "multiplus_24_mk2", "led_append", "three_phase"]
+PROFILE_NAMES = ["multiplus2_mk3", "multiplus_24_mk2", "led_append", "three_phase", "parallel"]
 MODELS = [pytest.param(make_model(name), id=name) for name in PROFILE_NAMES]
 
 

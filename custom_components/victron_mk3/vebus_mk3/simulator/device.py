@@ -37,6 +37,7 @@ from .ess import LEGACY_WRITE_DATA, LEGACY_WRITE_RAM, WRITE_VIA_ID, write_via_id
 from .model import Flows, MultiplusModel
 from .quirks import S_FLAG_DO_NOT_FORWARD, S_FLAG_LED_STATUS, S_FLAGS_INDEX
 from .ramvars import RAM_VARS, period, read_raw, spec_for
+from .system import unit_at, unit_info_frame, units_of, units_on_phase
 
 # Payload after 0xFF 'S' that takes the interface out of VictronConnect's long-frame ("Winmon")
 # mode. Uncertain: protocol.md has one source for it; only this exact sequence is recognised.
@@ -49,6 +50,12 @@ W_SETTING_COMMANDS = (W_READ_SETTING, 0x33, 0x35)
 W_FAMILY = b"WXYZ"
 W_CUTOFF = 4  # 'W' replies lose everything past four data bytes
 MAX_RAM_IDS = 3  # what fits a short frame; further ids are not answered
+
+# Multi-unit commands (protocol.md, *Multi-unit systems*).
+SNAPSHOT_TRIGGER = 6  # F 6 ids
+UNIT_INFO = 7  # F 7 addr
+W_READ_SNAPSHOT = 0x38
+W_SNAPSHOT_REPLY = 0x99
 
 # Device turnaround (request fully received → first reply byte), used only when paced.
 TURNAROUND_CONFIG = 0.8  # F 5: > 750 ms on real units
@@ -103,6 +110,9 @@ class Mk3Device:
                 return Response([self._reply(letter)], TURNAROUND_VEBUS)
             return Response()
         if letter in W_FAMILY:
+            unit = unit_at(self.model, self.model.address) if self.model.units else None
+            if unit is not None and unit.silent:
+                return Response(turnaround=TURNAROUND_VEBUS)  # a unit gone from the bus
             return Response(self._w_family(letter, data), TURNAROUND_VEBUS)
         handlers = {
             ord("V"): self._version,
@@ -181,16 +191,40 @@ class Mk3Device:
             return Response([self.ac_info_frame(flows, which)], TURNAROUND_INFO)
         if which == 5:
             return Response([self.config_frame(flows)], TURNAROUND_CONFIG)
+        if which == SNAPSHOT_TRIGGER:
+            self._freeze(data[1:], flows)
+            return Response(turnaround=TURNAROUND_INFO)  # fact: no reply
+        if which == UNIT_INFO and self.model.quirks.answers_unit_info:
+            frame = unit_info_frame(self.model, data[1] if len(data) > 1 else 0)
+            # Guess: as long as an AC frame (it travels over VE.Bus from the unit).
+            return Response([frame] if frame else [], TURNAROUND_VEBUS)
         # Absent phases get no reply at all (single-phase unit), like unknown F numbers.
         return Response(turnaround=TURNAROUND_INFO)
 
-    def _info_header(self, flows: Flows, kind: int) -> bytes:
-        # Back-feed and inverter factors are 1 on a MultiPlus II.
+    def _freeze(self, var_ids: bytes, flows: Flows) -> None:
+        """F 6: every unit keeps its present raw words of ``var_ids`` (at most six).
+
+        Guesses: the frozen words stay readable until the next trigger (any number of reads),
+        and a trigger with an unknown id freezes zero for it.
+        """
+        model = self.model
+        frozen: dict[int, bytes] = {}
+        for unit in units_of(model):
+            selected, model.address = model.address, unit.address
+            try:
+                words = [read_raw(model, flows, var_id) for var_id in var_ids[:6]]
+            finally:
+                model.address = selected
+            frozen[unit.address] = b"".join(word or b"\0\0" for word in words)
+        model.snapshot = frozen
+
+    def _info_header(self, flows: Flows, kind: int, units: int = 1) -> bytes:
+        # Back-feed and inverter factors: the units on the phase (1 on a lone MultiPlus II).
         state = int(flows.state)
         unfilled = self.model.quirks.ac_info_state_byte
         if unfilled is not None and kind != DC_INFO_KIND:
             state = unfilled
-        return bytes((INFO_FRAME, 1, 1, INFO_RESERVED, state, kind))
+        return bytes((INFO_FRAME, units, units, INFO_RESERVED, state, kind))
 
     def dc_info_frame(self, flows: Flows) -> bytes:
         """F 0: battery voltage, inverter/charger side currents (24 bit), inverter period."""
@@ -205,17 +239,20 @@ class Mk3Device:
         """F n: one phase's mains and inverter voltage/current and mains period."""
         phases = self.model.phases
         kind = 7 + phases if phase == 1 and phases > 1 else 9 - phase
-        p = flows.phase  # all units of a multi-phase system share the load equally
+        p = flows.of_phase(phase)
+        # Fact: currents times the factor byte are the phase's totals. Guess: the frame carries
+        # the average per unit (the phase total divided by its units).
+        units = units_on_phase(self.model, phase)
         mains_current = spec_for(self.model, RamVar.MAINS_CURRENT) or RAM_VARS[RamVar.MAINS_CURRENT]
         body = (
             RAM_VARS[RamVar.MAINS_VOLTAGE].raw_bytes(p.mains_voltage)
-            + mains_current.raw_bytes(p.mains_current)
+            + mains_current.raw_bytes(p.mains_current / units)
             + RAM_VARS[RamVar.INVERTER_VOLTAGE].raw_bytes(p.output_voltage)
-            + RAM_VARS[RamVar.INVERTER_CURRENT].raw_bytes(p.inverter_current)
+            + RAM_VARS[RamVar.INVERTER_CURRENT].raw_bytes(p.inverter_current / units)
             # No AC input: the period byte reads 0 (→ 0 Hz, never a division).
             + RAM_VARS[RamVar.MAINS_PERIOD].raw_bytes(period(p.mains_frequency), 1)
         )
-        return self._info_header(flows, kind) + body
+        return self._info_header(flows, kind, units) + body
 
     def config_frame(self, flows: Flows) -> bytes:
         """F 5: AC input configuration, current limits ×10 and the switch register."""
@@ -283,10 +320,18 @@ class Mk3Device:
             flows = model.flows()
             stage = model.charge_stage if flows.state == DeviceState.CHARGE else ChargeStage.INIT
             return bytes((W_DEVICE_STATE_REPLY, int(flows.state), int(stage)))
+        if sub == W_READ_SNAPSHOT:
+            if not model.quirks.snapshots:
+                return bytes((W_UNKNOWN_COMMAND,))
+            words = (model.snapshot or {}).get(model.address)
+            # No snapshot for this unit: the reply code alone (fact: a short reply means the
+            # snapshot was lost; guess: this is how the device sends it).
+            return bytes((W_SNAPSHOT_REPLY,)) + (words or b"")
         if sub in (W_VERSION_LOW, W_VERSION_HIGH):
             if model.quirks.firmware_request_needs_args and len(args) < 2:
                 return None
-            version = model.firmware_version
+            unit = unit_at(model, model.address)
+            version = unit.firmware_version if unit and unit.firmware_version else model.firmware_version
             word = version & 0xFFFF if sub == W_VERSION_LOW else version >> 16 & 0xFFFF
             code = W_VERSION_LOW_REPLY if sub == W_VERSION_LOW else W_VERSION_HIGH_REPLY
             return bytes((code, word & 0xFF, word >> 8))

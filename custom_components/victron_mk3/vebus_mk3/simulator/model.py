@@ -16,6 +16,7 @@ import itertools
 from ..const import ChargeAction, ChargeStage, DeviceState, InterfaceFlags, Led, SwitchRegister, SwitchState
 from .ess import EssAssistant, battery_ac_power
 from .quirks import DeviceQuirks
+from .system import SystemUnit, phase_flows, phase_shares
 
 INTERFACE_FLAGS_DEFAULT = InterfaceFlags.PANEL_DETECT | InterfaceFlags.UNDOCUMENTED
 
@@ -76,7 +77,7 @@ class Flows:
     """Everything the device reports at one instant."""
 
     state: DeviceState
-    phase: PhaseFlows
+    phase: PhaseFlows  # L1
     ac_connected: bool
     ignoring_ac_input: bool
     inverter_frequency: float  # the inverter's own oscillator, also while it only follows mains
@@ -85,6 +86,12 @@ class Flows:
     battery_ripple: float
     leds_on: Led
     leds_blink: Led
+    # Every phase, L1 first (equal to ``phase`` on a single-phase unit).
+    phases: tuple[PhaseFlows, ...] = ()
+
+    def of_phase(self, phase: int) -> PhaseFlows:
+        """The flows of phase ``phase`` (1-based); L1's when the model has fewer."""
+        return self.phases[phase - 1] if 0 < phase <= len(self.phases) else self.phase
 
     @property
     def inverting(self) -> bool:
@@ -117,6 +124,13 @@ class MultiplusModel:
     quirks: DeviceQuirks = field(default_factory=DeviceQuirks)
     # Outside world.
     phases: int = 1  # F 2..phases answer; more phases = more units, one per phase
+    # Share of the total load on each phase (empty: equal). Guess: the loads of a real
+    # three-phase home differ per phase; the numbers are made up for tests.
+    phase_weights: tuple[float, ...] = ()
+    # The units of a multi-unit system (simulator/system.py); empty = one unit at address 0.
+    units: tuple[SystemUnit, ...] = ()
+    # Frozen raw words per unit address from the last F 6 (None: no snapshot taken).
+    snapshot: dict[int, bytes] | None = None
     ac_input_present: bool = True
     ac_input_voltage: float = 230.0
     ac_input_frequency: float = 50.0
@@ -331,7 +345,13 @@ class MultiplusModel:
             inverter_power=mains_w - load,
         )
         on, blink = self._leds(state, connected, ac_ok, inverter_ac * phases, battery_v)
+        per_phase = tuple(
+            phase_flows(phase, load, load * phases * weight, connected)
+            for weight in phase_shares(self.phase_weights, phases)
+        )
+        phase = per_phase[0]
         return Flows(
+            phases=per_phase,
             state=state,
             phase=phase,
             ac_connected=connected,

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from ..const import RamVar
 from .model import MultiplusModel
 from .quirks import UNFILLED_STATE_BYTE, DeviceQuirks
+from .system import SystemUnit
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,9 @@ MK2_MULTIPLUS_QUIRKS = DeviceQuirks(
     scale_info_without_offset=True,
     mains_current_declared_unsigned=True,
     ram_read_first_value_only=True,
+    # Guess: an old unit knows neither the unit info frame nor snapshots.
+    answers_unit_info=False,
+    snapshots=False,
     # Guess: whether this unit has the power variables and SOC is unknown; left out so tests
     # show that missing optional features leave the rest working.
     missing_ram_vars=frozenset(
@@ -107,13 +111,45 @@ def led_append() -> MultiplusModel:
     return MultiplusModel(quirks=DeviceQuirks(led_status_appended=True))
 
 
-def three_phase() -> MultiplusModel:
-    """Three MultiPlus-II units, one per phase, behind one MK3 (F 1..3 answer).
+# Made-up load split of a home over L1-L3 (guess): unequal, so that a phase mix-up shows.
+THREE_PHASE_WEIGHTS = (0.5, 0.3, 0.2)
+# Made-up split between two parallel units (guess: real units share close to equally).
+PARALLEL_SHARES = (0.6, 0.4)
 
-    Fact: L1 of an n-phase system reports kind 7 + n (protocol.md). Guess: the load is shared
-    equally and every unit reports the same values.
+
+def three_phase() -> MultiplusModel:
+    """Three MultiPlus-II units, one per phase (addresses 0, 1, 2), behind one MK3.
+
+    Facts (protocol.md): L1 of an n-phase system reports kind 7 + n; F 7 lists the addresses;
+    phase = address % 3 is velib's rule (so 0 = L1, 1 = L2, 2 = L3 here). Guesses: the serials
+    and per-unit firmware numbers; the load split over the phases (``THREE_PHASE_WEIGHTS``).
     """
-    return MultiplusModel(phases=3)
+    return MultiplusModel(
+        phases=3,
+        load_w=1200.0,
+        phase_weights=THREE_PHASE_WEIGHTS,
+        units=(
+            SystemUnit(0, 1, 1.0, serial=bytes.fromhex("11000001")),
+            SystemUnit(1, 2, 1.0, serial=bytes.fromhex("11000002"), firmware_version=2623507),
+            SystemUnit(2, 3, 1.0, serial=bytes.fromhex("11000003")),
+        ),
+    )
+
+
+def parallel() -> MultiplusModel:
+    """Two MultiPlus-II units in parallel on one phase (addresses 0 and 1), behind one MK3.
+
+    Facts (protocol.md): only F 1 answers (one phase) and its factor bytes count the units, so
+    its currents are per unit. Guesses: the numbering 0, 1 (unconfirmed for parallel systems,
+    where velib's address % 3 would wrongly say L2), the serials, the 60/40 load share.
+    """
+    return MultiplusModel(
+        load_w=1500.0,
+        units=(
+            SystemUnit(0, 1, PARALLEL_SHARES[0], serial=bytes.fromhex("22000001")),
+            SystemUnit(1, 1, PARALLEL_SHARES[1], serial=bytes.fromhex("22000002")),
+        ),
+    )
 
 
 DEFAULT_PROFILE = "multiplus2_mk3"
@@ -124,6 +160,7 @@ PROFILES: dict[str, Profile] = {
         Profile("multiplus_24_mk2", "older MultiPlus 24/3000 + MK2-USB, old quirks", multiplus_24_mk2),
         Profile("led_append", "MultiPlus-II + MK3 left in LED-status-appended framing", led_append),
         Profile("three_phase", "three MultiPlus-II units, one per phase", three_phase),
+        Profile("parallel", "two MultiPlus-II units in parallel on one phase", parallel),
     )
 }
 

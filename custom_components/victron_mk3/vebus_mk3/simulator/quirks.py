@@ -54,3 +54,8 @@ class DeviceQuirks:
     # Guess: an interface that answers H and echoes a written standby bit but does not keep it
     # (the next query reads it clear), as a flaky standby line would look. Tests the back-off.
     drops_standby_flag: bool = False
+    # Answers F 7 (unit info). Guess: a lone MultiPlus-II answers with its own address only;
+    # an older unit (the MK2 profile) stays silent, which a client must take as one unit.
+    answers_unit_info: bool = True
+    # Knows the snapshot read (W 0x38, reply 0x99); False answers 0x80 (guess: older firmware).
+    snapshots: bool = True

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from ..const import RamVar
 from .ess import ASSISTANT_RAM_START
 from .model import Flows, MultiplusModel
+from .system import POWER_VARS, unit_at, unit_power
 
 BIT_OFFSET_WORD = 0x8000  # offset word that marks a bit variable
 
@@ -130,7 +131,13 @@ def spec_for(model: MultiplusModel, var_id: int) -> RamVarSpec | None:
 
 
 def value_of(model: MultiplusModel, flows: Flows, var_id: int) -> float:
-    """Physical value of a supported RAM variable (phase L1 for per-phase quantities)."""
+    """Physical value of a supported RAM variable (phase L1 for per-phase quantities).
+
+    In a multi-unit system the power variables are the selected unit's own (``A 1 addr``).
+    """
+    if model.units and var_id in POWER_VARS:
+        unit = unit_at(model, model.address) or model.units[0]  # guess: an unknown address reads the master
+        return unit_power(flows, unit, var_id)
     l1 = flows.phase
     values: dict[int, float] = {
         RamVar.MAINS_VOLTAGE: l1.mains_voltage,
