@@ -7,12 +7,16 @@ profile the library cannot sample yet gives a row saying how it fails instead of
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+import contextlib
+from dataclasses import dataclass
 from pathlib import Path
 import sys
 import tempfile
 import time
 
 from custom_components.victron_mk3.vebus_mk3 import Mk3Client, Mk3Error, Sampler
+from custom_components.victron_mk3.vebus_mk3.sampler import SLOW_INTERVAL
 from custom_components.victron_mk3.vebus_mk3.simulator import PROFILES, Mk3Device, Simulator, make_model
 
 from .link import BYTES_PER_SECOND, Row
@@ -43,13 +47,27 @@ async def _wait_cycles(sampler: Sampler, count: int, run: asyncio.Task[None]) ->
             await asyncio.sleep(0.005)
 
 
-async def measure_profile(profile: str) -> str:
-    """One row's value for ``profile``; raises on failure (the caller words it)."""
+@dataclass
+class Sampling:
+    """A sampler running against a simulated ``profile``, past its first complete sample."""
+
+    sim: Simulator
+    client: Mk3Client
+    sampler: Sampler
+    run: asyncio.Task[None]
+    to_first: float  # seconds from connecting to the first complete sample
+
+
+@contextlib.asynccontextmanager
+async def sampling(profile: str, *, slow_interval: float = SLOW_INTERVAL) -> AsyncIterator[Sampling]:
+    """Connect, start sampling and wait for the first complete sample; raises ``Mk3Error`` if none."""
     with tempfile.TemporaryDirectory() as tmp:
         sim = Simulator(link=str(Path(tmp) / "tty"), paced=True, time_scale=0.0, profile=profile)
         async with sim:
             client = Mk3Client(sim.url)
-            sampler = Sampler(client, slow_interval=3600)
+            sampler = (
+                Sampler(client) if slow_interval is None else Sampler(client, slow_interval=slow_interval)
+            )
             first: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             sampler.add_listener(lambda _status: None if first.done() else first.set_result(None))
             started = time.monotonic()
@@ -67,21 +85,28 @@ async def measure_profile(profile: str) -> str:
                 if run.done():
                     run.result()
                     raise Mk3Error("sampling stopped before a complete sample")
-                to_first = time.monotonic() - started
-                before_first = f"{client.stats.requests} requests, {client.stats.timeouts} unanswered"
-                # Settle one full cycle, then count CYCLES of them.
-                await _wait_cycles(sampler, sampler.stats.cycles + 1, run)
-                sim.clear_received()
-                sent, received = client.stats.bytes_sent, client.stats.bytes_received
-                cycles, started = sampler.stats.cycles, time.monotonic()
-                await _wait_cycles(sampler, cycles + CYCLES, run)
-                cycle = (time.monotonic() - started) / CYCLES
-                wire = (client.stats.bytes_sent - sent + client.stats.bytes_received - received) / CYCLES
-                requests = list(sim.received)
+                yield Sampling(sim, client, sampler, run, time.monotonic() - started)
             finally:
                 run.cancel()
                 await asyncio.gather(run, return_exceptions=True)
                 await client.close()
+
+
+async def measure_profile(profile: str) -> str:
+    """One row's value for ``profile``; raises on failure (the caller words it)."""
+    async with sampling(profile, slow_interval=3600) as running:
+        sim, client, sampler, run = running.sim, running.client, running.sampler, running.run
+        before_first = f"{client.stats.requests} requests, {client.stats.timeouts} unanswered"
+        # Settle one full cycle, then count CYCLES of them.
+        await _wait_cycles(sampler, sampler.stats.cycles + 1, run)
+        sim.clear_received()
+        sent, received = client.stats.bytes_sent, client.stats.bytes_received
+        cycles, started = sampler.stats.cycles, time.monotonic()
+        await _wait_cycles(sampler, cycles + CYCLES, run)
+        cycle = (time.monotonic() - started) / CYCLES
+        wire = (client.stats.bytes_sent - sent + client.stats.bytes_received - received) / CYCLES
+        requests = list(sim.received)
+    to_first = running.to_first
     bound = wire / BYTES_PER_SECOND + turnaround(profile, requests) / CYCLES
     per_cycle = requests[: max(1, round(len(requests) / CYCLES))]
     return (

@@ -9,52 +9,33 @@ Run alone: ``python -m bench.units``.
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 import sys
-import tempfile
 import time
 
-from custom_components.victron_mk3.vebus_mk3 import Mk3Client, Sampler
-from custom_components.victron_mk3.vebus_mk3.simulator import Simulator
 from custom_components.victron_mk3.vebus_mk3.units import UNIT_INTERVAL
 
 from .link import Row
+from .profiles import sampling
 
 PROFILES = ("multiplus2_mk3", "parallel", "three_phase")
 WINDOW = 12.0  # seconds measured after the first sample
-FIRST_SAMPLE_TIMEOUT = 15.0
 DEFAULT_PUBLISH_INTERVAL = 2.0
 TARGET = f"cycle < {DEFAULT_PUBLISH_INTERVAL:g} s (default interval); units every ~{UNIT_INTERVAL:g} s"
 
 
 async def measure_units_profile(profile: str) -> str:
-    with tempfile.TemporaryDirectory() as tmp:
-        sim = Simulator(link=str(Path(tmp) / "tty"), paced=True, time_scale=0.0, profile=profile)
-        async with sim:
-            client = Mk3Client(sim.url)
-            sampler = Sampler(client)
-            first: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-            sampler.add_listener(lambda _status: None if first.done() else first.set_result(None))
-            started = time.monotonic()
-            await client.connect()
-            run = asyncio.create_task(sampler.run())
-            try:
-                await asyncio.wait_for(asyncio.shield(first), FIRST_SAMPLE_TIMEOUT)
-                to_first = time.monotonic() - started
-                cycles, rounds = sampler.stats.cycles, sampler.units.stats.rounds
-                window_start = time.monotonic()
-                longest = 0.0
-                while time.monotonic() - window_start < WINDOW:
-                    await asyncio.sleep(0.05)
-                    longest = max(longest, sampler.stats.last_cycle_seconds)
-                elapsed = time.monotonic() - window_start
-                cycle = elapsed / max(1, sampler.stats.cycles - cycles)
-                done = sampler.units.stats.rounds - rounds
-                round_cost = sampler.units.stats.last_round_seconds
-            finally:
-                run.cancel()
-                await asyncio.gather(run, return_exceptions=True)
-                await client.close()
+    async with sampling(profile) as running:
+        sampler, to_first = running.sampler, running.to_first
+        cycles, rounds = sampler.stats.cycles, sampler.units.stats.rounds
+        window_start = time.monotonic()
+        longest = 0.0
+        while time.monotonic() - window_start < WINDOW:
+            await asyncio.sleep(0.05)
+            longest = max(longest, sampler.stats.last_cycle_seconds)
+        elapsed = time.monotonic() - window_start
+        cycle = elapsed / max(1, sampler.stats.cycles - cycles)
+        done = sampler.units.stats.rounds - rounds
+        round_cost = sampler.units.stats.last_round_seconds
     topology = sampler.units.topology
     units = len(topology.units) if topology else 1
     refresh = (
