@@ -175,7 +175,13 @@ async def test_user_adds_the_multiplus_controls_it_and_survives_an_unplugged_cab
     assert [entry["state"] for entry in await api.config_entries()] == ["loaded"]
     # What the frontend loads at start: every action with its description (the action editor's list).
     actions = await api.ws("get_services")
-    assert set(actions[DOMAIN]) == {"set_remote_panel_state", "set_standby", "probe"}
+    assert set(actions[DOMAIN]) == {
+        "set_remote_panel_state",
+        "set_standby",
+        "probe",
+        "set_ess_setpoint",
+        "release_ess_control",
+    }
     assert actions[DOMAIN]["set_remote_panel_state"]["fields"]["mode"]["required"] is True
 
     # ⋮ → Configure: poll every 5 s. The entry reloads with it.

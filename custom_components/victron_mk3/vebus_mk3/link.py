@@ -91,6 +91,7 @@ class Mk3Link:
         self._pending: tuple[Request[object], asyncio.Future[object]] | None = None
         self._unanswered = 0
         self._versions_since_first_unanswered = 0
+        self._winmon_recovery_sent = False  # until a short command is answered again
         self._garbage_at_first_unanswered = 0
         self._asking_since = 0.0
         self._idle = False
@@ -208,14 +209,10 @@ class Mk3Link:
                     raise
                 await self._recover_from_winmon()
                 try:
-                    result = await self._exchange(request)
+                    return await self._exchange(request)
                 except NoAnswerError:
-                    self._record(LinkEvent("winmon_recovery_failed"))
+                    self._record(LinkEvent("winmon_recovery_unconfirmed"))
                     raise
-                # Recovered means short commands are answered again: the init frame's own
-                # reply may be lost to a busy line, the interface has left the mode all the same.
-                self._record(LinkEvent("winmon_recovered"))
-                return result
 
     async def send_only(self, payload: bytes) -> None:
         """Send a command the device never answers (``F 6``), in turn with the requests."""
@@ -268,6 +265,7 @@ class Mk3Link:
         config = self.last_config
         state = remote_switch_state(config.switch_register) if config is not None else None
         limit = config.current_limit if config is not None else None
+        self._winmon_recovery_sent = True
         with contextlib.suppress(NoAnswerError):
             await self._exchange(requests.winmon_recovery(state, limit))
 
@@ -311,6 +309,11 @@ class Mk3Link:
             self._pending = None
         if not request.sent_unasked:
             self._unanswered = 0
+            if self._winmon_recovery_sent:
+                # Recovered means short commands are answered again, whenever that shows: the
+                # init frame's own reply, or the next one, may be lost to a busy line.
+                self._winmon_recovery_sent = False
+                self._record(LinkEvent("winmon_recovered"))
         return result
 
     def _frame_received(self, payload: bytes) -> None:

@@ -21,6 +21,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 import yaml
 
+from custom_components.victron_mk3.const import DOMAIN
 from custom_components.victron_mk3.vebus_mk3.const import InterfaceFlags, SwitchState
 from custom_components.victron_mk3.vebus_mk3.simulator import Simulator, SimulatorThread
 
@@ -155,7 +156,9 @@ async def test_generator_sets_mode_and_limit(
 ) -> None:
     path = await import_blueprint(hass, hass_ws_client, blueprint_server, "generator_or_shore_power")
     assert await async_setup_component(hass, "input_boolean", {"input_boolean": {"generator": {}}})
-    [device] = dr.async_entries_for_config_entry(device_registry, init_integration.entry_id)
+    entry_id = init_integration.entry_id
+    device = device_registry.async_get_device_by_identifier((DOMAIN, entry_id), entry_id)
+    assert device is not None
     await use_blueprint(
         hass,
         path,

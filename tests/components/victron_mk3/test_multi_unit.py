@@ -16,6 +16,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.victron_mk3 import async_remove_config_entry_device
 from custom_components.victron_mk3.const import DOMAIN
+from custom_components.victron_mk3.device import interface_identifier
 from custom_components.victron_mk3.diagnostics import async_get_config_entry_diagnostics
 from custom_components.victron_mk3.unit_sensor import (
     phase_energy_sensors,
@@ -134,7 +135,9 @@ async def test_single_unit_has_no_unit_devices_or_phase_power(
     hass: HomeAssistant, init_integration: MockConfigEntry
 ) -> None:
     devices = dr.async_get(hass)
-    assert len(dr.async_entries_for_config_entry(devices, ENTRY_ID)) == 1
+    # The system (the Multi) and the MK3 interface it is connected via; no unit devices.
+    identifiers = {frozenset(d.identifiers) for d in dr.async_entries_for_config_entry(devices, ENTRY_ID)}
+    assert identifiers == {frozenset({(DOMAIN, ENTRY_ID)}), frozenset({interface_identifier(ENTRY_ID)})}
     assert hass.states.get("sensor.victron_mk3_ac_input_power_l1") is None
     assert hass.states.get("sensor.victron_mk3_ac_input_energy_l1") is None
     diagnostics = await async_get_config_entry_diagnostics(hass, init_integration)

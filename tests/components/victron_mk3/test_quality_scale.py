@@ -103,7 +103,7 @@ DOCS_SECTIONS = {
     "docs-configuration-parameters": ["## Setup", "**Update interval**"],
     "docs-installation-parameters": ["## Setup"],
     "docs-data-update": ["**Update interval**"],
-    "docs-examples": ["automation:", "## A remote control panel dashboard"],
+    "docs-examples": ["automation:", "## The remote panel card", "## Blueprints"],
     "docs-known-limitations": ["## Supported devices and known limitations"],
     "docs-supported-devices": ["## Supported devices and known limitations"],
     "docs-supported-functions": ["## Entities", "## Actions"],
