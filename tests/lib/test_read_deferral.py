@@ -8,7 +8,7 @@ import pytest
 
 from custom_components.victron_mk3.vebus_mk3 import Mk3Client
 from custom_components.victron_mk3.vebus_mk3.simulator import FTDI_LATENCY, Simulator
-from custom_components.victron_mk3.vebus_mk3.timing import ReplyTimes
+from custom_components.victron_mk3.vebus_mk3.timing import REMEMBERED, ReplyTimes
 
 EXCHANGES = 6
 
@@ -78,3 +78,14 @@ def test_reply_time_keeps_probing_for_a_faster_device() -> None:
     assert times.predict(payload) == pytest.approx(0.080)
     times.clear()
     assert times.predict(payload) is None
+
+
+def test_reply_times_forget_the_oldest_of_endless_payloads() -> None:
+    """Writes carrying values (an ESS setpoint every few seconds) must not grow memory forever."""
+    times = ReplyTimes()
+    for value in range(1000):
+        for _ in range(2):
+            times.learn(value.to_bytes(2, "little"), 0.05, complete_when_read=False)
+    assert times.predict((999).to_bytes(2, "little")) == pytest.approx(0.05)
+    assert times.predict((0).to_bytes(2, "little")) is None  # long forgotten
+    assert len(times) == REMEMBERED

@@ -20,6 +20,9 @@ MEASURED = 5
 MEASURED_BEFORE_PREDICTING = 2
 # Lowered by this much after each reply that was already complete (seconds).
 PROBE_STEP = 0.0002
+# Payloads remembered: the sampling plan repeats a handful; writes carrying values (a current
+# limit, an ESS setpoint) make new ones without end, so the oldest is forgotten.
+REMEMBERED = 64
 
 
 @dataclass
@@ -44,12 +47,20 @@ class ReplyTimes:
 
     def learn(self, payload: bytes, took: float, *, complete_when_read: bool) -> None:
         """One exchange: ``took`` seconds; ``complete_when_read``: the predicted read had it all."""
-        estimate = self._estimates.setdefault(payload, _Estimate())
+        estimate = self._estimates.get(payload)
+        if estimate is None:
+            if len(self._estimates) >= REMEMBERED:
+                del self._estimates[next(iter(self._estimates))]
+            estimate = self._estimates[payload] = _Estimate()
         if complete_when_read:
             estimate.complete_since_measured += 1
         else:
             estimate.measured.append(took)
             estimate.complete_since_measured = 0
+
+    def __len__(self) -> int:
+        """Payloads remembered."""
+        return len(self._estimates)
 
     def clear(self) -> None:
         """A new connection: another device or adapter may answer at another pace."""
