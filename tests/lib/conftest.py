@@ -17,9 +17,15 @@ def _loopback_sockets(socket_enabled: None) -> None:
 
 
 @pytest.fixture
-async def sim(tmp_path: Path) -> AsyncIterator[Simulator]:
+def model() -> MultiplusModel:
+    """The simulated unit; a test module overrides this fixture to simulate another one."""
+    return MultiplusModel()
+
+
+@pytest.fixture
+async def sim(tmp_path: Path, model: MultiplusModel) -> AsyncIterator[Simulator]:
     """A simulated MK3 + Multiplus II on a real pty, its battery frozen for exact comparisons."""
-    simulator = Simulator(MultiplusModel(), link=str(tmp_path / "ttyMK3"), time_scale=0.0)
+    simulator = Simulator(model, link=str(tmp_path / "ttyMK3"), time_scale=0.0)
     async with simulator:
         yield simulator
 

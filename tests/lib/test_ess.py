@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -41,18 +41,9 @@ def ess() -> EssAssistant:
 
 
 @pytest.fixture
-async def ess_sim(tmp_path: Path, ess: EssAssistant) -> AsyncIterator[Simulator]:
-    simulator = Simulator(MultiplusModel(ess=ess), link=str(tmp_path / "ttyMK3"), time_scale=0.0)
-    async with simulator:
-        yield simulator
-
-
-@pytest.fixture
-async def ess_client(ess_sim: Simulator) -> AsyncIterator[Mk3Client]:
-    mk3 = Mk3Client(ess_sim.url)
-    await mk3.connect()
-    yield mk3
-    await mk3.close()
+def model(ess: EssAssistant) -> MultiplusModel:
+    """conftest's ``sim`` and ``client`` then run a Multi with this ESS assistant."""
+    return MultiplusModel(ess=ess)
 
 
 def model_of(sim: Simulator) -> EssAssistant:
@@ -72,47 +63,46 @@ def test_sign_is_turned_once() -> None:
     ("ess", "setpoint_id"),
     [(EssAssistant(layout=SETPOINT_AT_129), 129), (EssAssistant(layout=SETPOINT_AT_131), 131)],
 )
-async def test_discovery_walks_the_records(
-    ess_client: Mk3Client, ess_sim: Simulator, setpoint_id: int
-) -> None:
-    found = await discover_ess(ess_client)
+async def test_discovery_walks_the_records(client: Mk3Client, sim: Simulator, setpoint_id: int) -> None:
+    found = await discover_ess(client)
     assert found.setpoint_id == setpoint_id
     assert found.records[-1].assistant_id == 5
-    assert model_of(ess_sim).writes == 0  # discovery only reads
+    assert model_of(sim).writes == 0  # discovery only reads
 
 
 @pytest.mark.parametrize("ess", [EssAssistant(layout=NO_ESS)])
-async def test_discovery_without_ess_says_why(ess_client: Mk3Client) -> None:
-    found = await discover_ess(ess_client)
+async def test_discovery_without_ess_says_why(client: Mk3Client) -> None:
+    found = await discover_ess(client)
     assert found.setpoint_id is None
     assert "no ESS assistant" in found.reason
 
 
+@pytest.mark.parametrize("model", [MultiplusModel()], ids=["no assistants"])
 async def test_discovery_without_assistant_ram(client: Mk3Client) -> None:
     found = await discover_ess(client)
     assert not found.found
     assert "no assistant RAM" in found.reason
 
 
-async def test_write_is_ram_only_and_takes_effect(ess_client: Mk3Client, ess_sim: Simulator) -> None:
-    await ess_client.write_ram_word(129, setpoint_word(1500))
-    assert model_of(ess_sim).setpoint == -1500
-    assert model_of(ess_sim).eeprom_writes == 0
-    written = [p for p in ess_sim.received if len(p) > 3 and p[2] == 0x37]
+async def test_write_is_ram_only_and_takes_effect(client: Mk3Client, sim: Simulator) -> None:
+    await client.write_ram_word(129, setpoint_word(1500))
+    assert model_of(sim).setpoint == -1500
+    assert model_of(sim).eeprom_writes == 0
+    written = [p for p in sim.received if len(p) > 3 and p[2] == 0x37]
     assert written
     assert written[0][3] == 0x02  # flags: RAM variable, do not store in EEPROM
     # Reading the setpoint back does not echo the value (why the power confirms it instead).
-    assert await ess_client.read_ram_word(129) != setpoint_word(1500)
+    assert await client.read_ram_word(129) != setpoint_word(1500)
 
 
-async def test_legacy_write_is_refused(ess_client: Mk3Client) -> None:
+async def test_legacy_write_is_refused(client: Mk3Client) -> None:
     def parse(payload: bytes) -> None:
         if mk2_data(payload, ord("X"))[0] == 0x80:
             raise UnsupportedError("0x32 refused")
 
     legacy = Request("0x32", bytes((0xFF, ord("X"), 0x32, 129)), lambda p: is_mk2(p, ord("X")), parse)
     with pytest.raises(UnsupportedError):
-        await ess_client.request(legacy)
+        await client.request(legacy)
 
 
 async def _controller(sim: Simulator, client: Mk3Client, **options: float) -> tuple[Sampler, EssController]:
@@ -141,9 +131,9 @@ def _charging(sampler: Sampler) -> bool:
 
 
 @pytest.mark.parametrize("ess", [EssAssistant(fallback_after=3.0)])
-async def test_charge_feed_in_release(ess_sim: Simulator, ess_client: Mk3Client) -> None:
+async def test_charge_feed_in_release(sim: Simulator, client: Mk3Client) -> None:
     """+1500 W takes 1500 W from the grid and charges; -800 W feeds 800 W; release falls back."""
-    sampler, control = await _controller(ess_sim, ess_client, keepalive_interval=1.0)
+    sampler, control = await _controller(sim, client, keepalive_interval=1.0)
     async with running(sampler):
         await wait_until(lambda: sampler.latest is not None and sampler.latest.dc is not None)
         await control.hold(1500)
@@ -155,37 +145,37 @@ async def test_charge_feed_in_release(ess_sim: Simulator, ess_client: Mk3Client)
         await wait_until(lambda: control.state is EssState.FOLLOWING and _near(_grid_power(sampler), -800))
         # Held past the device's fallback: the keep-alive keeps it in force, RAM only.
         await asyncio.sleep(4.0)
-        assert model_of(ess_sim).setpoint == 800
+        assert model_of(sim).setpoint == 800
         assert _near(_grid_power(sampler), -800)
         assert control.stats.writes >= 4
 
         await control.release()
         await wait_for_cycles(sampler, sampler.stats.cycles + 2)  # a write in flight has landed
-        writes = model_of(ess_sim).writes
-        await wait_until(lambda: model_of(ess_sim).setpoint is None)  # the device fell back
+        writes = model_of(sim).writes
+        await wait_until(lambda: model_of(sim).setpoint is None)  # the device fell back
         # Its own behaviour (self-consumption): nothing from or to the grid.
         await wait_until(lambda: _within(_grid_power(sampler), 0, 25))
-        assert model_of(ess_sim).writes == writes  # nothing written after the release
-        assert model_of(ess_sim).eeprom_writes == 0
+        assert model_of(sim).writes == writes  # nothing written after the release
+        assert model_of(sim).eeprom_writes == 0
         assert control.state is EssState.RELEASED
         await control.close()
 
 
 @pytest.mark.parametrize("ess", [EssAssistant(gx_setpoint=0.0)])
-async def test_gx_overwriting_stops_control(ess_sim: Simulator, ess_client: Mk3Client) -> None:
-    sampler, control = await _controller(ess_sim, ess_client, keepalive_interval=0.5, follow_timeout=2.0)
+async def test_gx_overwriting_stops_control(sim: Simulator, client: Mk3Client) -> None:
+    sampler, control = await _controller(sim, client, keepalive_interval=0.5, follow_timeout=2.0)
     async with running(sampler):
         await wait_until(lambda: sampler.latest is not None)
         await control.hold(1500)
         await wait_until(lambda: control.state is EssState.NOT_FOLLOWING)
         assert "does not follow" in control.reason
-        writes = model_of(ess_sim).writes
+        writes = model_of(sim).writes
         await asyncio.sleep(1.5)
-        assert model_of(ess_sim).writes == writes  # control stopped: no more keep-alives
+        assert model_of(sim).writes == writes  # control stopped: no more keep-alives
 
 
-async def test_duration_ends_control(ess_sim: Simulator, ess_client: Mk3Client) -> None:
-    sampler, control = await _controller(ess_sim, ess_client, keepalive_interval=0.5)
+async def test_duration_ends_control(sim: Simulator, client: Mk3Client) -> None:
+    sampler, control = await _controller(sim, client, keepalive_interval=0.5)
     async with running(sampler):
         await wait_until(lambda: sampler.latest is not None)
         await control.hold(1000, duration=1.5)
@@ -195,8 +185,8 @@ async def test_duration_ends_control(ess_sim: Simulator, ess_client: Mk3Client) 
         assert control.grid_setpoint is None
 
 
-async def test_link_fault_stops_keep_alive(ess_sim: Simulator, ess_client: Mk3Client) -> None:
-    sampler, control = await _controller(ess_sim, ess_client, keepalive_interval=0.5)
+async def test_link_fault_stops_keep_alive(sim: Simulator, client: Mk3Client) -> None:
+    sampler, control = await _controller(sim, client, keepalive_interval=0.5)
     async with running(sampler) as task:
         await wait_until(lambda: sampler.latest is not None)
         await control.hold(500)
@@ -206,19 +196,19 @@ async def test_link_fault_stops_keep_alive(ess_sim: Simulator, ess_client: Mk3Cl
 
 
 @pytest.mark.parametrize("ess", [EssAssistant(refuses_with=0x9B)])
-async def test_refused_write_is_typed_and_stops(ess_sim: Simulator, ess_client: Mk3Client) -> None:
-    sampler, control = await _controller(ess_sim, ess_client, keepalive_interval=0.5)
+async def test_refused_write_is_typed_and_stops(sim: Simulator, client: Mk3Client) -> None:
+    sampler, control = await _controller(sim, client, keepalive_interval=0.5)
     async with running(sampler):
         await wait_until(lambda: sampler.latest is not None)
         with pytest.raises(AccessLevelRequiredError):
             await control.hold(1000)
         assert control.state is EssState.REFUSED
-        assert model_of(ess_sim).setpoint is None
+        assert model_of(sim).setpoint is None
 
 
-async def test_link_interrupted_between_keep_alives_stops(ess_sim: Simulator, ess_client: Mk3Client) -> None:
+async def test_link_interrupted_between_keep_alives_stops(sim: Simulator, client: Mk3Client) -> None:
     """A sampler run that ended and started again between two writes hands control back."""
-    sampler, control = await _controller(ess_sim, ess_client, keepalive_interval=1.0)
+    sampler, control = await _controller(sim, client, keepalive_interval=1.0)
     async with running(sampler) as task:
         await wait_until(lambda: sampler.latest is not None)
         await control.hold(500)
@@ -229,15 +219,15 @@ async def test_link_interrupted_between_keep_alives_stops(ess_sim: Simulator, es
         assert control.reason == "the link was interrupted"
 
 
-async def test_ten_minutes_of_keep_alives_write_no_eeprom(ess_sim: Simulator, ess_client: Mk3Client) -> None:
+async def test_ten_minutes_of_keep_alives_write_no_eeprom(sim: Simulator, client: Mk3Client) -> None:
     """150 keep-alives (ten minutes' worth at one per 4 s), compressed: every one RAM only."""
-    sampler, control = await _controller(ess_sim, ess_client, keepalive_interval=0.02)
+    sampler, control = await _controller(sim, client, keepalive_interval=0.02)
     async with running(sampler):
         await wait_until(lambda: sampler.latest is not None)
         await control.hold(-300)
-        await wait_until(lambda: model_of(ess_sim).writes >= 150, 60)
+        await wait_until(lambda: model_of(sim).writes >= 150, 60)
         assert control.state.holding
-        assert model_of(ess_sim).eeprom_writes == 0
+        assert model_of(sim).eeprom_writes == 0
         await control.release()
 
 
