@@ -19,12 +19,12 @@ from typing import TYPE_CHECKING, Any, override
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
-from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 
 from .const import CONF_PHASES, CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL, DOMAIN, LOGGER
-from .errors import error_translation, link_down, not_confirmed, probe_status
+from .errors import error_translation, link_down, not_confirmed, out_of_range, probe_status
 from .models import (
     SWITCH_STATES,
     PanelMode,
@@ -330,15 +330,7 @@ class VictronMk3Coordinator(DataUpdateCoordinator[VictronMk3Data]):
         if current_limit is not None and not (
             minimum - LIMIT_TOLERANCE <= current_limit <= maximum + LIMIT_TOLERANCE
         ):
-            raise ServiceValidationError(
-                translation_domain=DOMAIN,
-                translation_key="current_limit_out_of_range",
-                translation_placeholders={
-                    "current_limit": f"{current_limit:g}",
-                    "minimum": f"{minimum:g}",
-                    "maximum": f"{maximum:g}",
-                },
-            )
+            raise out_of_range("current_limit_out_of_range", "current_limit", current_limit, minimum, maximum)
         before: list[float] = []
 
         async def write(client: Mk3Client) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from homeassistant.exceptions import HomeAssistantError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 
 from .const import DOMAIN
 from .vebus_mk3 import (
@@ -57,4 +57,15 @@ def not_confirmed(requested: str, reported: str) -> HomeAssistantError:
         translation_domain=DOMAIN,
         translation_key="not_confirmed",
         translation_placeholders={"requested": requested, "reported": reported},
+    )
+
+
+def out_of_range(
+    translation_key: str, name: str, value: float, minimum: float, maximum: float
+) -> ServiceValidationError:
+    """A value outside the range the device (or the options) allow; ``name`` is its placeholder."""
+    return ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key=translation_key,
+        translation_placeholders={name: f"{value:g}", "minimum": f"{minimum:g}", "maximum": f"{maximum:g}"},
     )

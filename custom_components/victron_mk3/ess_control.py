@@ -31,7 +31,7 @@ from .const import (
     DOMAIN,
     LOGGER,
 )
-from .errors import error_translation, link_down
+from .errors import error_translation, link_down, out_of_range
 from .repairs import issue_id
 from .services import coordinator_of_call
 from .vebus_mk3 import Mk3Client, Mk3Error, NoAnswerError, NotConnectedError
@@ -137,15 +137,7 @@ class EssManager:
         """Hold ``grid_power_w`` (+ = taking from the grid), optionally for ``duration``."""
         minimum, maximum = -self.max_export, self.max_import
         if not minimum <= grid_power_w <= maximum:
-            raise ServiceValidationError(
-                translation_domain=DOMAIN,
-                translation_key="ess_setpoint_out_of_range",
-                translation_placeholders={
-                    "setpoint": f"{grid_power_w:g}",
-                    "minimum": f"{minimum:g}",
-                    "maximum": f"{maximum:g}",
-                },
-            )
+            raise out_of_range("ess_setpoint_out_of_range", "setpoint", grid_power_w, minimum, maximum)
         coordinator = self.coordinator
         if coordinator.fault is not None or not coordinator.sampler.running:
             raise link_down(coordinator.client.url)
