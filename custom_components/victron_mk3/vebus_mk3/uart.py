@@ -137,23 +137,10 @@ class Mk3Protocol(asyncio.Protocol):
         rest. ``expectation_met`` then tells whether that read brought a whole frame.
         """
         self.expectation_met = None
-        loop, transport = self._loop, self._reader
-        if (
-            loop is None
-            or transport is None
-            or transport.is_closing()
-            or not self._can_defer
-            or self._resume_timer is not None
-            or self.decoder.pending
-        ):
+        loop = self._loop
+        if loop is None or not self._can_defer or self._resume_timer is not None or self.decoder.pending:
             return
-        try:
-            transport.pause_reading()
-        except (NotImplementedError, RuntimeError):
-            self._can_defer = False
-            return
-        self._awaiting_reply = True
-        self._resume_timer = loop.call_later(within, self._resume_reading)
+        self._awaiting_reply = self._pause_until(loop, loop.time() + within)
 
     def _learn_lag(self, completed: bool) -> None:
         """A deferred read that got no whole frame waited too little: wait longer next time."""
@@ -163,18 +150,23 @@ class Mk3Protocol(asyncio.Protocol):
             self.delivery_lag = min(LAG_MAX, self.delivery_lag + LAG_STEP)
 
     def _defer_reading(self, loop: asyncio.AbstractEventLoop, now: float, missing: int) -> None:
+        # Never past half the stall timeout: a garbage length byte promising a long frame
+        # must not hold back the frames behind it longer than the stall check would.
+        delay = min(missing * BYTE_TIME + self.delivery_lag, STALL_TIMEOUT / 2)
+        self._pause_until(loop, now + delay)
+
+    def _pause_until(self, loop: asyncio.AbstractEventLoop, when: float) -> bool:
+        """Read nothing until ``when`` (loop time); False if the port cannot pause."""
         transport = self._reader
         if transport is None or transport.is_closing():
-            return
+            return False
         try:
             transport.pause_reading()
         except (NotImplementedError, RuntimeError):
             self._can_defer = False
-            return
-        # Never past half the stall timeout: a garbage length byte promising a long frame
-        # must not hold back the frames behind it longer than the stall check would.
-        delay = min(missing * BYTE_TIME + self.delivery_lag, STALL_TIMEOUT / 2)
-        self._resume_timer = loop.call_at(now + delay, self._resume_reading)
+            return False
+        self._resume_timer = loop.call_at(when, self._resume_reading)
+        return True
 
     def _resume_reading(self) -> None:
         self._resume_timer = None
