@@ -25,6 +25,7 @@ from custom_components.victron_mk3.vebus_mk3 import requests
 from custom_components.victron_mk3.vebus_mk3.client import Mk3Client
 from custom_components.victron_mk3.vebus_mk3.const import W_UNKNOWN_COMMAND, W_UNSUPPORTED
 from custom_components.victron_mk3.vebus_mk3.exceptions import UnsupportedError
+from custom_components.victron_mk3.vebus_mk3.link import _Exchange
 from custom_components.victron_mk3.vebus_mk3.frame import (
     LED_APPENDED,
     LED_BYTES,
@@ -65,30 +66,31 @@ class ClientHarness:
     def deliver(self, payload: bytes, request: Request[Any] | None) -> Any:
         """Feed one payload; returns the parsed result when it resolved ``request``, else None."""
         client, stats = self.client, self.client.stats
-        future: asyncio.Future[Any] = self.loop.create_future()
-        client._pending = (request, future) if request is not None else None
+        all_in: asyncio.Future[None] = self.loop.create_future()
+        exchange = _Exchange([request], all_in) if request is not None else None
+        client._pending = exchange
         before = (stats.invalid_replies, stats.unsolicited)
         try:
             client._frame_received(payload)
         finally:
             client._pending = None
         self.tally.payloads += 1
-        if future.done():
-            assert request is not None
+        if all_in.done():
+            assert request is not None and exchange is not None
             assert answers(request, payload), f"{payload.hex(' ')} resolved {request.name}"
             assert (stats.invalid_replies, stats.unsolicited) == before
-            error = future.exception()
-            if error is not None:
+            result = exchange.results[0]
+            if isinstance(result, Exception):
+                error = result
                 # Only the device's own "unknown command" / "not supported" answers fail a request.
                 assert isinstance(error, UnsupportedError), error
                 assert payload[2] in (W_UNKNOWN_COMMAND, W_UNSUPPORTED), payload.hex(" ")
                 self.tally.resolved += 1
                 return error
-            result = future.result()
             check_plausible(request, result, client.scales)
             self.tally.resolved += 1
             return result
-        future.cancel()
+        all_in.cancel()
         assert stats.invalid_replies + stats.unsolicited > sum(before), f"{payload.hex(' ')} not counted"
         return None
 

@@ -1,14 +1,16 @@
-"""The link to an MK3: the port, one request in flight, replies matched to their request.
+"""The link to an MK3: the port, one exchange at a time, replies matched to their request.
 
 What to send and how to parse the reply lives in ``requests``; this module only opens and
-watches the port, serialises requests and matches each reply to the one waiting for it.
+watches the port, serialises exchanges and matches each reply to the request waiting for it.
+An exchange is one request, or a batch of requests sent in one write whose replies are read
+in one go (``request_batch``): the event loop then wakes once for several replies.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 import contextlib
 from dataclasses import dataclass, field
 import logging
@@ -56,6 +58,9 @@ WINMON_SUSPICION = 3
 # No retry once the link has been silent this long: the device is not answering at all,
 # and a retry would only delay noticing it.
 RETRY_WHILE_SILENT_BELOW = 0.6
+# A batch waits its slowest request's timeout plus this much per further request (each reply
+# of a fast request takes 50-110 ms on the wire and at the device).
+BATCH_SLACK_PER_REQUEST = 0.12
 
 FrameListener = Callable[[bytes], None]
 LinkListener = Callable[["LinkEvent"], None]
@@ -88,7 +93,7 @@ class Mk3Link:
         self._protocol: Mk3Protocol | None = None
         self._closed: asyncio.Event | None = None
         self._lock = asyncio.Lock()
-        self._pending: tuple[Request[object], asyncio.Future[object]] | None = None
+        self._pending: _Exchange | None = None
         self._unanswered = 0
         self._versions_since_first_unanswered = 0
         self._winmon_recovery_sent = False  # until a short command is answered again
@@ -269,52 +274,79 @@ class Mk3Link:
         with contextlib.suppress(NoAnswerError):
             await self._exchange(requests.winmon_recovery(state, limit))
 
+    async def request_batch(self, batch: Sequence[Request[Any]]) -> list[Any]:
+        """Send ``batch`` in one write and read the replies in one go.
+
+        Returns, per request, its parsed reply or the ``Mk3Error`` it ended with (no retry:
+        the caller asks again for what is missing). The replies must tell their requests
+        apart (different commands, W requests with different letters). A failed port raises.
+        """
+        async with self._lock:
+            return await self._exchange_many(batch)
+
     async def _exchange(self, request: Request[T]) -> T:
+        result = (await self._exchange_many((request,)))[0]
+        if isinstance(result, Mk3Error):
+            raise result
+        return result  # type: ignore[no-any-return]
+
+    async def _exchange_many(self, batch: Sequence[Request[Any]]) -> list[Any]:
         protocol = self._protocol
         if protocol is None:
             raise NotConnectedError(f"{self.url} is not open")
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[T] = loop.create_future()
-        self._pending = (request, future)  # type: ignore[assignment]
-        self.stats.requests += 1
+        exchange = self._pending = _Exchange(batch, loop.create_future())
+        self.stats.requests += len(batch)
         if self._asking_since <= self._last_byte_at():
             self._asking_since = time.monotonic()  # the first request the device owes an answer
-        # A plain timer that fails the future: cheaper than asyncio.timeout on every exchange.
-        expiry = loop.call_later(request.timeout, _expire, future)
+        timeout = max(request.timeout for request in batch) + BATCH_SLACK_PER_REQUEST * (len(batch) - 1)
+        # A plain timer that ends the wait: cheaper than asyncio.timeout on every exchange.
+        expiry = loop.call_later(timeout, _expire, exchange.all_in)
+        key = batch[0].payload if len(batch) == 1 else b"".join(request.payload for request in batch)
         try:
             try:
-                protocol.send(request.payload)
+                protocol.send(*(request.payload for request in batch))
             except (OSError, RuntimeError) as err:
                 raise LinkIOError(f"write to {self.url} failed: {err}") from err
-            sent_at = loop.time()
-            predicted = self.reply_times.predict(request.payload)
-            if predicted is not None and predicted < request.timeout:
-                protocol.expect_frame(predicted)
-            result = await future
-            self.reply_times.learn(
-                request.payload,
-                loop.time() - sent_at,
-                complete_when_read=predicted is not None and protocol.expectation_met is True,
-            )
-        except TimeoutError:
-            if self._unanswered == 0:
-                self._versions_since_first_unanswered = 0
-                self._garbage_at_first_unanswered = self._garbage()
-            self._unanswered += 1
-            self.stats.timeouts += 1
-            self._record(LinkEvent("timeout", request.name))
-            raise NoAnswerError(f"no answer to {request.name} within {request.timeout} s") from None
+            sent_at, reads = loop.time(), self.stats.reads
+            predicted = self.reply_times.predict(key)
+            deferred = predicted is not None and predicted < timeout and protocol.expect_frame(predicted)
+            with contextlib.suppress(TimeoutError):
+                await exchange.all_in
+                # Complete at the one read the deferral waited for: the prediction was long
+                # enough (it only says "no later than"); otherwise the time is a measurement.
+                complete_when_read = deferred and self.stats.reads == reads + 1
+                self.reply_times.learn(key, loop.time() - sent_at, complete_when_read=complete_when_read)
         finally:
             expiry.cancel()
             self._pending = None
-        if not request.sent_unasked:
+        self._account(exchange, timeout)
+        return exchange.results
+
+    def _account(self, exchange: _Exchange, timeout: float) -> None:
+        """Timeouts of one exchange, and the streak of unanswered ones (long-frame mode)."""
+        requests_, results = exchange.requests, exchange.results
+        missing = [index for index, result in enumerate(results) if result is _MISSING]
+        for index in missing:
+            results[index] = NoAnswerError(f"no answer to {requests_[index].name} within {timeout:g} s")
+        if missing:
+            self.stats.timeouts += len(missing)
+            self._record(LinkEvent("timeout", ", ".join(requests_[index].name for index in missing)))
+        if any(
+            not isinstance(result, Mk3Error) and not request.sent_unasked
+            for request, result in zip(requests_, results, strict=True)
+        ):
             self._unanswered = 0
             if self._winmon_recovery_sent:
                 # Recovered means short commands are answered again, whenever that shows: the
                 # init frame's own reply, or the next one, may be lost to a busy line.
                 self._winmon_recovery_sent = False
                 self._record(LinkEvent("winmon_recovered"))
-        return result
+        elif len(missing) == len(results):
+            if self._unanswered == 0:
+                self._versions_since_first_unanswered = 0
+                self._garbage_at_first_unanswered = self._garbage()
+            self._unanswered += 1
 
     def _frame_received(self, payload: bytes) -> None:
         self.last_frame_at = time.monotonic()
@@ -329,19 +361,14 @@ class Mk3Link:
             on, blink = stats.appended_leds
             self.appended_leds = LedStatus(Led(on), Led(blink))
             self.appended_leds_at = self.last_frame_at
-        pending = self._pending
-        if pending is not None and not pending[1].done() and pending[0].matches(payload):
-            request, future = pending
-            try:
-                future.set_result(request.parse(payload))
-            except UnsupportedError as err:
-                # A definite answer: fail the request now instead of waiting for its timeout.
+        exchange = self._pending
+        if exchange is not None and exchange.take(payload):
+            if exchange.unsupported_answer:
+                # A definite answer: the device hears short commands.
                 self._unanswered = 0
-                future.set_exception(err)
-            except (ValueError, KeyError) as err:
-                # Validation failed: drop the frame, the request may still get a good one.
+            if exchange.invalid is not None:
                 self.stats.invalid_replies += 1
-                self._record(LinkEvent("invalid_reply", f"{request.name}: {err}"))
+                self._record(LinkEvent("invalid_reply", exchange.invalid))
             return
         self._unsolicited(payload)
 
@@ -359,8 +386,8 @@ class Mk3Link:
             listener(payload)
 
     def _fail_pending(self, error: Mk3Error) -> None:
-        if self._pending is not None and not self._pending[1].done():
-            self._pending[1].set_exception(error)
+        if self._pending is not None and not self._pending.all_in.done():
+            self._pending.all_in.set_exception(error)
 
     # ---- idle detection ----------------------------------------------------
 
@@ -378,6 +405,49 @@ class Mk3Link:
             self._idle = True
             self._record(LinkEvent("idle", f"no frame for {silent_for:.1f} s"))
         self._schedule_idle_check(max(self.idle_timeout - silent_for, 0.0) or self.idle_timeout)
+
+
+_MISSING: Any = object()
+
+
+class _Exchange:
+    """Requests sent together, and their replies as they come (parsed value or error)."""
+
+    __slots__ = ("all_in", "invalid", "remaining", "requests", "results", "unsupported_answer")
+
+    def __init__(self, requests_: Sequence[Request[Any]], all_in: asyncio.Future[None]) -> None:
+        self.requests = requests_
+        self.all_in = all_in  # done when every request has its reply
+        self.results: list[Any] = [_MISSING] * len(requests_)
+        self.remaining = len(requests_)
+        self.invalid: str | None = None  # why the last frame taken was dropped
+        self.unsupported_answer = False  # the last frame taken said "unsupported"
+
+    def take(self, payload: bytes) -> bool:
+        """Match ``payload`` to the first request still waiting for it; False if none.
+
+        A reply that fails validation is dropped (``invalid``): its request may still get a
+        good one before the exchange ends.
+        """
+        self.invalid, self.unsupported_answer = None, False
+        results = self.results
+        for index, request in enumerate(self.requests):
+            if results[index] is not _MISSING or not request.matches(payload):
+                continue
+            try:
+                results[index] = request.parse(payload)
+            except UnsupportedError as err:
+                # A definite answer: fail the request now instead of waiting for its timeout.
+                results[index] = err
+                self.unsupported_answer = True
+            except (ValueError, KeyError) as err:
+                self.invalid = f"{request.name}: {err}"
+                return True
+            self.remaining -= 1
+            if self.remaining == 0 and not self.all_in.done():
+                self.all_in.set_result(None)
+            return True
+        return False
 
 
 def _expire(future: asyncio.Future[Any]) -> None:

@@ -79,9 +79,7 @@ class Mk3Protocol(asyncio.Protocol):
         # False when the transport cannot pause reading (then every chunk is read as it comes).
         self._can_defer = True
         self._resumed = False  # the next read is the one a deferral waited for
-        self._awaiting_reply = False  # that deferral waited for a whole reply (expect_frame)
-        # Whether the read that expect_frame waited for brought a whole frame; None until then.
-        self.expectation_met: bool | None = None
+        self._awaiting_reply = False  # that deferral waited for whole replies (expect_frame)
         # How much later than its wire time the port hands over a frame's last byte (learned).
         self.delivery_lag = DEFER_SLACK
         self.decoder = FrameDecoder()
@@ -114,8 +112,7 @@ class Mk3Protocol(asyncio.Protocol):
         if self._resumed:
             self._resumed = False
             if self._awaiting_reply:
-                self._awaiting_reply = False
-                self.expectation_met = completed
+                self._awaiting_reply = False  # the link judges that prediction itself
             else:
                 self._learn_lag(completed)
         if not decoder.pending:
@@ -130,17 +127,17 @@ class Mk3Protocol(asyncio.Protocol):
         if missing >= DEFER_MIN_BYTES and self._can_defer and self._resume_timer is None:
             self._defer_reading(loop, now, missing)
 
-    def expect_frame(self, within: float) -> None:
-        """A whole reply is due in about ``within`` seconds: read nothing until then.
+    def expect_frame(self, within: float) -> bool:
+        """Whole replies are due in about ``within`` seconds: read nothing until then.
 
-        One wake-up for the whole reply instead of one for its first chunk and one for the
-        rest. ``expectation_met`` then tells whether that read brought a whole frame.
+        One wake-up for all of them instead of one per chunk. False when reading goes on as
+        usual (the port cannot pause, or a frame is half in).
         """
-        self.expectation_met = None
         loop = self._loop
         if loop is None or not self._can_defer or self._resume_timer is not None or self.decoder.pending:
-            return
+            return False
         self._awaiting_reply = self._pause_until(loop, loop.time() + within)
+        return self._awaiting_reply
 
     def _learn_lag(self, completed: bool) -> None:
         """A deferred read that got no whole frame waited too little: wait longer next time."""
@@ -181,16 +178,16 @@ class Mk3Protocol(asyncio.Protocol):
             self._resume_timer.cancel()
             self._resume_timer = None
 
-    def send(self, payload: bytes) -> None:
-        """Write one frame; raises OSError/RuntimeError when the port is gone."""
+    def send(self, *payloads: bytes) -> None:
+        """Write frames in one write; raises OSError/RuntimeError when the port is gone."""
         transport = self._transport
         if transport is None or transport.is_closing():
             raise ConnectionError("port is closed")
-        frame = encode_frame(payload)
+        data = b"".join(encode_frame(payload) for payload in payloads)
         if _LOGGER.isEnabledFor(logging.DEBUG):
-            _LOGGER.debug(">> %s", frame.hex(" "))
-        transport.write(frame)
-        self._stats.bytes_sent += len(frame)
+            _LOGGER.debug(">> %s", data.hex(" "))
+        transport.write(data)
+        self._stats.bytes_sent += len(data)
 
     def close(self) -> None:
         """Close the transport; ``connection_lost`` follows."""
