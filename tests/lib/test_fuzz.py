@@ -25,7 +25,6 @@ from custom_components.victron_mk3.vebus_mk3 import requests
 from custom_components.victron_mk3.vebus_mk3.client import Mk3Client
 from custom_components.victron_mk3.vebus_mk3.const import W_UNKNOWN_COMMAND, W_UNSUPPORTED
 from custom_components.victron_mk3.vebus_mk3.exceptions import UnsupportedError
-from custom_components.victron_mk3.vebus_mk3.link import _Exchange
 from custom_components.victron_mk3.vebus_mk3.frame import (
     LED_APPENDED,
     LED_BYTES,
@@ -33,6 +32,7 @@ from custom_components.victron_mk3.vebus_mk3.frame import (
     FrameDecoder,
     encode_frame,
 )
+from custom_components.victron_mk3.vebus_mk3.link import _Exchange
 from custom_components.victron_mk3.vebus_mk3.requests import Request
 from custom_components.victron_mk3.vebus_mk3.variables import RamVarInfo
 
@@ -76,7 +76,8 @@ class ClientHarness:
             client._pending = None
         self.tally.payloads += 1
         if all_in.done():
-            assert request is not None and exchange is not None
+            assert request is not None
+            assert exchange is not None
             assert answers(request, payload), f"{payload.hex(' ')} resolved {request.name}"
             assert (stats.invalid_replies, stats.unsolicited) == before
             result = exchange.results[0]
