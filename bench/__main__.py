@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 from collections.abc import Awaitable, Callable
 import sys
@@ -23,21 +24,33 @@ async def _step(name: str, rows: list[Row], measure: Callable[[list[Row]], Await
     print(f"bench: {name} done in {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
 
 
-async def main() -> None:
+STEPS: dict[str, tuple[str, Callable[[list[Row]], Awaitable[None]]]] = {
+    "link": ("link", measure_link),
+    "cpu": ("event-loop CPU", measure_loop_cost),
+    "profiles": ("profiles", measure_profiles),
+    "units": ("multi-unit systems", measure_units),
+    "recovery": ("recovery", measure_recovery),
+    "sampling": ("library: state changes, bad line", measure_sampling),
+    "ess": ("ESS external control", measure_ess),
+    "ha": ("Home Assistant, default options", measure_home_assistant),
+    "ha-fast": ("Home Assistant, 0.5 s", lambda rows: measure_home_assistant(rows, interval=0.5)),
+}
+
+
+async def main(only: list[str]) -> None:
     rows: list[Row] = []
-    await _step("link", rows, measure_link)
-    await _step("event-loop CPU", rows, measure_loop_cost)
-    await _step("profiles", rows, measure_profiles)
-    await _step("multi-unit systems", rows, measure_units)
-    await _step("recovery", rows, measure_recovery)
-    await _step("library: state changes, bad line", rows, measure_sampling)
-    await _step("ESS external control", rows, measure_ess)
-    await _step("Home Assistant, default options", rows, measure_home_assistant)
-    await _step("Home Assistant, 0.5 s", rows, lambda rows: measure_home_assistant(rows, interval=0.5))
+    for key, (name, measure) in STEPS.items():
+        if not only or key in only:
+            await _step(name, rows, measure)
     print("| measure | value | target |")
     print("|---|---|---|")
     for row in rows:
         print(f"| {row.name} | {row.value} | {row.target} |")
 
 
-asyncio.run(main())
+parser = argparse.ArgumentParser(prog="scripts/bench", description=__doc__)
+parser.add_argument("only", nargs="*", metavar="STEP", help=f"run only these: {', '.join(STEPS)}")
+only = parser.parse_args().only
+if unknown := set(only) - set(STEPS):
+    parser.error(f"unknown step(s): {', '.join(sorted(unknown))}")
+asyncio.run(main(only))

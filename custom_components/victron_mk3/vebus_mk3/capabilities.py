@@ -42,6 +42,7 @@ class Feature(StrEnum):
     PHASE_2 = "phase_2"  # F 2
     PHASE_3 = "phase_3"  # F 3
     PHASE_4 = "phase_4"  # F 4
+    PIPELINED_READS = "pipelined_reads"  # a cycle's requests in one write (pipeline.py)
 
 
 PHASE_FEATURES = {2: Feature.PHASE_2, 3: Feature.PHASE_3, 4: Feature.PHASE_4}

@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 import itertools
+from typing import Any, TypeVar
 
 from . import requests, unit_requests
 from .const import W_LETTERS, ChargeAction, InterfaceFlags, RamVar, SwitchState
-from .exceptions import UnsupportedError
+from .exceptions import Mk3Error, NoAnswerError, UnsupportedError
 from .link import IDLE_TIMEOUT, LinkEvent, Mk3Link
 from .messages import ACInfo, ConfigInfo, DCInfo, DeviceStateReport, LedStatus, VersionInfo
+from .requests import Request
 from .uart import Mk3Protocol
 from .unit_requests import UnitInfoFrame
 from .variables import RamVarInfo
 
 __all__ = ["IDLE_TIMEOUT", "INFO_FRAME_VARS", "LinkEvent", "Mk3Client"]
+
+T = TypeVar("T")
+_NOT_FETCHED: Any = object()
 
 INFO_FRAME_VARS = (
     RamVar.MAINS_VOLTAGE,
@@ -42,6 +47,12 @@ class Mk3Client(Mk3Link):
         # The connection (protocol) on which the device answered a multi-id RAM read with
         # fewer values: reads go one id at a time there.
         self._single_ram_reads: Mk3Protocol | None = None
+        # Replies fetched ahead (``prefetch``), by request content; each answers one request.
+        self._prefetched: dict[bytes, Any] = {}
+        # Contents the last prefetch got no reply for; removed when asked alone and answered.
+        self.prefetch_missing: set[bytes] = set()
+        self.prefetch_lost = 0  # replies the last prefetch did not get
+        self.prefetch_recovered = 0  # of those, answered when asked alone
 
     async def connect(self) -> None:
         """Open the port; raises ``PortInaccessibleError``. A new port needs a new ``A``."""
@@ -58,6 +69,53 @@ class Mk3Client(Mk3Link):
     def selected_address(self) -> int | None:
         """The unit W requests go to now; None until the next selection."""
         return self._selected_address
+
+    # ---- requests sent together -------------------------------------------
+
+    async def prefetch(self, batch: Sequence[Request[Any]], *, read_after: float = 0.0) -> None:
+        """Ask ``batch`` in one write; each reply then answers, once and without I/O, the next
+        request for the same thing. Unanswered ones are asked again when requested.
+        ``read_after``: see ``request_batch``."""
+        self.forget_prefetched()
+        results = await self.request_batch(batch, read_after=read_after)
+        for request, result in zip(batch, results, strict=True):
+            key = requests.same_content(request.payload)
+            if isinstance(result, NoAnswerError):
+                self.prefetch_missing.add(key)
+                self.prefetch_lost += 1
+            else:
+                self._prefetched[key] = result
+
+    def forget_prefetched(self) -> None:
+        """Drop replies fetched ahead and not used: they would be stale next time."""
+        self._prefetched.clear()
+        self.prefetch_missing.clear()
+        self.prefetch_lost = self.prefetch_recovered = 0
+
+    async def request(self, request: Request[T]) -> T:
+        """A reply fetched ahead answers its request once; otherwise ask the device."""
+        if self._prefetched or self.prefetch_missing:
+            key = requests.same_content(request.payload)
+            result = self._prefetched.pop(key, _NOT_FETCHED)
+            if result is not _NOT_FETCHED:
+                if isinstance(result, Mk3Error):
+                    raise result
+                return result  # type: ignore[no-any-return]
+            if key in self.prefetch_missing:
+                value = await super().request(request)
+                self.prefetch_missing.discard(key)
+                self.prefetch_recovered += 1
+                return value
+        return await super().request(request)
+
+    def next_letter(self) -> int:
+        """The W letter for the next W-family request (they rotate: a nonce)."""
+        return next(self._letters)
+
+    @property
+    def reads_ram_one_id_at_a_time(self) -> bool:
+        """This connection's device answered a multi-id RAM read with fewer values."""
+        return self._single_ram_reads is self._protocol
 
     # ---- commands ----------------------------------------------------------
 
@@ -199,7 +257,7 @@ class Mk3Client(Mk3Link):
         await self.discover_scales(wanted)
         values: dict[int, float | None] = dict.fromkeys(wanted)
         supported = [v for v in wanted if self.scales[v].supported]
-        batch = 1 if self._single_ram_reads is self._protocol else requests.MAX_RAM_READ
+        batch = 1 if self.reads_ram_one_id_at_a_time else requests.MAX_RAM_READ
         queue = deque(supported[start : start + batch] for start in range(0, len(supported), batch))
         while queue:
             chunk = queue.popleft()

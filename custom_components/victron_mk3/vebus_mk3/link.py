@@ -274,15 +274,21 @@ class Mk3Link:
         with contextlib.suppress(NoAnswerError):
             await self._exchange(requests.winmon_recovery(state, limit))
 
-    async def request_batch(self, batch: Sequence[Request[Any]]) -> list[Any]:
-        """Send ``batch`` in one write and read the replies in one go.
+    async def request_batch(self, batch: Sequence[Request[Any]], *, read_after: float = 0.0) -> list[Any]:
+        """Send ``batch`` in one write and read the replies in one go, not before ``read_after``
+        (``time.monotonic()``) unless ``hurry()`` is called.
 
         Returns, per request, its parsed reply or the ``Mk3Error`` it ended with (no retry:
         the caller asks again for what is missing). The replies must tell their requests
         apart (different commands, W requests with different letters). A failed port raises.
         """
         async with self._lock:
-            return await self._exchange_many(batch)
+            return await self._exchange_many(batch, read_after)
+
+    def hurry(self) -> None:
+        """Read what has arrived now instead of at the exchange's planned time (a user waits)."""
+        if self._protocol is not None:
+            self._protocol.read_now()
 
     async def _exchange(self, request: Request[T]) -> T:
         result = (await self._exchange_many((request,)))[0]
@@ -290,7 +296,7 @@ class Mk3Link:
             raise result
         return result  # type: ignore[no-any-return]
 
-    async def _exchange_many(self, batch: Sequence[Request[Any]]) -> list[Any]:
+    async def _exchange_many(self, batch: Sequence[Request[Any]], read_after: float = 0.0) -> list[Any]:
         protocol = self._protocol
         if protocol is None:
             raise NotConnectedError(f"{self.url} is not open")
@@ -299,7 +305,9 @@ class Mk3Link:
         self.stats.requests += len(batch)
         if self._asking_since <= self._last_byte_at():
             self._asking_since = time.monotonic()  # the first request the device owes an answer
-        timeout = max(request.timeout for request in batch) + BATCH_SLACK_PER_REQUEST * (len(batch) - 1)
+        held = max(0.0, read_after - loop.time())
+        slack = BATCH_SLACK_PER_REQUEST * (len(batch) - 1)
+        timeout = max(request.timeout for request in batch) + slack + held
         # A plain timer that ends the wait: cheaper than asyncio.timeout on every exchange.
         expiry = loop.call_later(timeout, _expire, exchange.all_in)
         key = batch[0].payload if len(batch) == 1 else b"".join(request.payload for request in batch)
@@ -310,13 +318,16 @@ class Mk3Link:
                 raise LinkIOError(f"write to {self.url} failed: {err}") from err
             sent_at, reads = loop.time(), self.stats.reads
             predicted = self.reply_times.predict(key)
-            deferred = predicted is not None and predicted < timeout and protocol.expect_frame(predicted)
+            wait = max(predicted or 0.0, held) if predicted is not None or held else None
+            deferred = wait is not None and wait < timeout and protocol.expect_frame(wait)
             with contextlib.suppress(TimeoutError):
                 await exchange.all_in
                 # Complete at the one read the deferral waited for: the prediction was long
                 # enough (it only says "no later than"); otherwise the time is a measurement.
+                # A read held past the prediction says nothing about it.
                 complete_when_read = deferred and self.stats.reads == reads + 1
-                self.reply_times.learn(key, loop.time() - sent_at, complete_when_read=complete_when_read)
+                if not (complete_when_read and wait != predicted):
+                    self.reply_times.learn(key, loop.time() - sent_at, complete_when_read=complete_when_read)
         finally:
             expiry.cancel()
             self._pending = None

@@ -13,6 +13,7 @@ from .const import (
     MK2_FRAME,
     W_DEVICE_STATE,
     W_DEVICE_STATE_REPLY,
+    W_LETTERS,
     W_OFFSET,
     W_RAM_INFO,
     W_RAM_VALUES,
@@ -69,6 +70,14 @@ class Request(Generic[T]):
     timeout: float = DEFAULT_TIMEOUT
     # The interface also sends this reply unasked, so getting one proves nothing.
     sent_unasked: bool = False
+
+
+def same_content(payload: bytes) -> bytes:
+    """``payload`` with a W-family letter made neutral: the letter is only a nonce, so two
+    requests that differ in it alone ask for the same thing."""
+    if len(payload) > 1 and payload[0] == MK2_FRAME and payload[1] in W_LETTERS:
+        return payload[:1] + b"W" + payload[2:]
+    return payload
 
 
 def _mk2(letter: str, data: Sequence[int] = ()) -> bytes:

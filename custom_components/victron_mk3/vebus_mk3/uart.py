@@ -139,6 +139,12 @@ class Mk3Protocol(asyncio.Protocol):
         self._awaiting_reply = self._pause_until(loop, loop.time() + within)
         return self._awaiting_reply
 
+    def read_now(self) -> None:
+        """End a wait for whole replies early: read what is there now."""
+        if self._awaiting_reply and self._resume_timer is not None:
+            self._resume_timer.cancel()
+            self._resume_reading()
+
     def _learn_lag(self, completed: bool) -> None:
         """A deferred read that got no whole frame waited too little: wait longer next time."""
         if completed:

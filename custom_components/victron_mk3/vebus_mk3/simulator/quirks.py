@@ -59,3 +59,8 @@ class DeviceQuirks:
     answers_unit_info: bool = True
     # Knows the snapshot read (W 0x38, reply 0x99); False answers 0x80 (guess: older firmware).
     snapshots: bool = True
+    # Guess: an interface that takes one request at a time and ignores any that arrives while
+    # it still handles (or has queued) another. Victron's own driver never sends a request
+    # before the previous reply, so whether a real MK3 queues them is not known; the baseline
+    # simulator queues them (protocol.md: "commands are handled one at a time and in order").
+    one_request_at_a_time: bool = False

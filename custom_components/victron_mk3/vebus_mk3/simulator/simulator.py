@@ -117,6 +117,8 @@ class Simulator:
         self.received: list[bytes] = []  # every request payload the host sent, in order
         self.versions_sent = 0  # unsolicited version frames
         self.replies_dropped = 0
+        self.requests_ignored = 0  # arrived while another was handled (quirk one_request_at_a_time)
+        self._handling = False
         use_pty = pty if pty is not None else (link is not None or tcp_port is None)
         self.pty: PtyPort | None = PtyPort(self, link) if use_pty else None
         self.tcp: TcpPort | None = TcpPort(self, tcp_port, tcp_host) if tcp_port is not None else None
@@ -215,8 +217,12 @@ class Simulator:
         if not self.model.winmon_mode:
             # In long-frame mode short commands are ignored: they don't keep the interface busy.
             self._last_request = now
-        if self._requests is not None:
-            self._requests.put_nowait((port, payload, now))
+        if self._requests is None:
+            return
+        if self.model.quirks.one_request_at_a_time and (self._handling or not self._requests.empty()):
+            self.requests_ignored += 1
+            return
+        self._requests.put_nowait((port, payload, now))
 
     def encode(self, payload: bytes) -> bytes:
         """The frame as the interface puts it on the wire (framing may depend on its mode)."""
@@ -274,27 +280,37 @@ class Simulator:
         loop = asyncio.get_running_loop()
         while True:
             port, payload, arrival = await self._requests.get()
-            if self.paced:
-                # The request occupies the wire for its own length before the device has it.
-                await asyncio.sleep(max(0.0, arrival + (len(payload) + 2) * BYTE_TIME - loop.time()))
+            self._handling = True
+            try:
+                await self._handle(loop, port, payload, arrival)
+            finally:
+                self._handling = False
+
+    async def _handle(
+        self, loop: asyncio.AbstractEventLoop, port: Port, payload: bytes, arrival: float
+    ) -> None:
+        """One request: wire time, the device's turnaround, the reply frames."""
+        if self.paced:
+            # The request occupies the wire for its own length before the device has it.
+            await asyncio.sleep(max(0.0, arrival + (len(payload) + 2) * BYTE_TIME - loop.time()))
+        if self._silent():
+            return
+        self._sync_model()
+        response = self.device.handle(payload)
+        if self.paced:
+            await asyncio.sleep(response.turnaround)
+        if response.reset:
+            self.model.interface_power_lost()
+            self._reset_until = loop.time() + self.reset_time
+            return
+        for frame in response.frames:
+            if self._drop_reply():
+                continue
+            if self.faults.reply_delay > 0:
+                await asyncio.sleep(self.faults.reply_delay)
             if self._silent():
-                continue
-            self._sync_model()
-            response = self.device.handle(payload)
-            if self.paced:
-                await asyncio.sleep(response.turnaround)
-            if response.reset:
-                self.model.interface_power_lost()
-                self._reset_until = loop.time() + self.reset_time
-                continue
-            for frame in response.frames:
-                if self._drop_reply():
-                    continue
-                if self.faults.reply_delay > 0:
-                    await asyncio.sleep(self.faults.reply_delay)
-                if self._silent():
-                    break
-                port.send(frame)
+                break
+            port.send(frame)
 
     async def _tick(self) -> None:
         loop = asyncio.get_running_loop()
