@@ -35,8 +35,8 @@ async def test_each_cycle_asks_only_for_fast_values(sim: Simulator, client: Mk3C
     assert published[0].interface_flags is not None
     assert published[0].config.current_limit == pytest.approx(16.0)
     letters = "".join(sim.letters)
-    # L, F0, F1, one RAM read of the three power variables: no F5, H or V.
-    assert re.search(r"(LFF[XYZ]){2}", letters), letters
+    # One RAM read of the three power variables, F0, L, F1 (sent together): no F5, H or V.
+    assert re.search(r"([XYZ]FLF){2}", letters), letters
     assert set(letters) <= set("LFXYZ"), letters
     assert "H" not in letters
     assert not any(p[:3] == b"\xffF\x05" for p in sim.received)

@@ -59,8 +59,8 @@ WINMON_SUSPICION = 3
 # and a retry would only delay noticing it.
 RETRY_WHILE_SILENT_BELOW = 0.6
 # A batch waits its slowest request's timeout plus this much per further request (each reply
-# of a fast request takes 50-110 ms on the wire and at the device).
-BATCH_SLACK_PER_REQUEST = 0.12
+# of a fast request takes 40-80 ms on the wire).
+BATCH_SLACK_PER_REQUEST = 0.1
 
 FrameListener = Callable[[bytes], None]
 LinkListener = Callable[["LinkEvent"], None]
@@ -307,7 +307,10 @@ class Mk3Link:
             self._asking_since = time.monotonic()  # the first request the device owes an answer
         held = max(0.0, read_after - loop.time())
         slack = BATCH_SLACK_PER_REQUEST * (len(batch) - 1)
-        timeout = max(request.timeout for request in batch) + slack + held
+        # Not the hold on top: a device that has not answered by then is not going to, and an
+        # interface left idle for a second starts sending its version frames (which would hide
+        # its silence from ``silent_for``).
+        timeout = max(max(request.timeout for request in batch) + slack, held + BATCH_SLACK_PER_REQUEST)
         # A plain timer that ends the wait: cheaper than asyncio.timeout on every exchange.
         expiry = loop.call_later(timeout, _expire, exchange.all_in)
         key = batch[0].payload if len(batch) == 1 else b"".join(request.payload for request in batch)

@@ -442,6 +442,9 @@ class Sampler:
     # ---- commands ------------------------------------------------------------------
 
     async def _run_commands(self) -> None:
+        if self._commands:
+            # Replies fetched ahead predate the command: the rest of the cycle reads afresh.
+            self.client.forget_prefetched()
         while self._commands:
             command = self._commands.pop()
             self.stats.commands += 1

@@ -52,6 +52,7 @@ class LinkStats:
     unsolicited: int = 0  # frames no request was waiting for (the ~1 Hz version frame too)
     unknown_frames: int = 0  # of those, frames of a kind no parser takes (VE.Bus echoes, noise)
     bytes_sent: int = 0
+    writes: int = 0  # requests / writes shows how many went together (pipeline.py)
     bytes_received: int = 0
     reads: int = 0  # chunks the port delivered: bytes_received / reads shows how batched it is
 
@@ -193,6 +194,7 @@ class Mk3Protocol(asyncio.Protocol):
         if _LOGGER.isEnabledFor(logging.DEBUG):
             _LOGGER.debug(">> %s", data.hex(" "))
         transport.write(data)
+        self._stats.writes += 1
         self._stats.bytes_sent += len(data)
 
     def close(self) -> None:
