@@ -13,7 +13,7 @@ import threading
 import time
 
 from custom_components.victron_mk3.vebus_mk3 import Mk3Client, SwitchState, probe
-from custom_components.victron_mk3.vebus_mk3.sampler import Sampler
+from custom_components.victron_mk3.vebus_mk3.sampler import MIN_CYCLE, Sampler
 from custom_components.victron_mk3.vebus_mk3.simulator import (
     BYTE_TIME,
     FTDI_LATENCY,
@@ -135,6 +135,13 @@ async def measure_loop_cost(rows: list[Row]) -> None:
     Twice: bytes arriving one at a time (a worst case), and in chunks every 16 ms as an FTDI
     chip with its default latency timer delivers them (what a real MK3-USB does).
     """
+    floor = await _bare_wake_up(MIN_CYCLE)
+    rows.append(
+        Row(
+            f"floor: CPU of one bare wake-up of an idle asyncio loop after {MIN_CYCLE:g} s asleep",
+            f"{floor * 1000:.2f} ms",
+        )
+    )
     for usb_latency, how in ((None, "bytes one at a time"), (FTDI_LATENCY, "16 ms USB chunks")):
         per_cycle, sleeps, cycle = await _loop_cost(usb_latency)
         rows.append(
@@ -144,6 +151,20 @@ async def measure_loop_cost(rows: list[Row]) -> None:
                 "≤ 1 ms" if usb_latency else "",
             )
         )
+
+
+async def _bare_wake_up(asleep: float, times: int = 12) -> float:
+    """Median CPU seconds an idle event loop spends to sleep ``asleep`` and wake once.
+
+    The cost of a wake-up grows with the time asleep on a VM (caches and TLB go cold); a
+    sampling cycle cannot cost less than one of these.
+    """
+    spent = []
+    for _ in range(times):
+        cpu = time.thread_time()
+        await asyncio.sleep(asleep)
+        spent.append(time.thread_time() - cpu)
+    return statistics.median(spent)
 
 
 def _voluntary_switches() -> int:

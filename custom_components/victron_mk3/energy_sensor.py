@@ -27,10 +27,6 @@ class VictronMk3EnergySensorEntityDescription(SensorEntityDescription):
     power_fn: Callable[[DeviceStatus], float | None]
 
 
-# Watt-hours: the smallest step the state shows (see native_value).
-ENERGY_DECIMALS = 3
-
-
 def _negated(value: float | None) -> float | None:
     return None if value is None else -value
 
@@ -97,10 +93,5 @@ class VictronMk3EnergySensor(VictronMk3Entity, RestoreSensor):
 
     @property
     def native_value(self) -> float:
-        """The total in kWh, in whole watt-hours.
-
-        The integral keeps its full precision; the state moves a watt-hour at a time, so a
-        publish that adds less writes no recorder row (Home Assistant skips an unchanged
-        state), and the statistics are off by less than a watt-hour at any time, never more.
-        """
-        return round(self._energy.total_kwh, ENERGY_DECIMALS)
+        """The total in kWh."""
+        return round(self._energy.total_kwh, 6)

@@ -26,7 +26,6 @@ from .client import Mk3Client
 from .commands import CommandQueue, Write
 from .const import RamVar
 from .exceptions import Mk3Error, NoAnswerError, NotConnectedError, UnsupportedError
-from .link import RETRY_WHILE_SILENT_BELOW
 from .pipeline import CyclePipeline
 from .standby import StandbyKeeper
 from .status import (
@@ -369,9 +368,11 @@ class Sampler:
             if silent_for >= self.link_down_after:
                 raise LinkDownError(f"{err}; nothing received for {silent_for:.1f} s") from err
             self.stats.lost_replies += 1
-            # The whole exchange went by without a byte: until a core part answers again, skip
-            # the optional ones, so that a sleeping device is noticed one request sooner.
-            self._core_silent = silent_for >= RETRY_WHILE_SILENT_BELOW
+            # A part every device answers went unanswered, its retry too: until a core part
+            # answers again, skip the optional ones, so that a silent device is noticed without
+            # their timeouts first (an interface whose unit stopped answering still sends its
+            # version frames in a long wait, which keeps ``silent_for`` short).
+            self._core_silent = True
             return None
         self._core_silent = False
         return value

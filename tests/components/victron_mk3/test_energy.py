@@ -161,7 +161,7 @@ async def test_restored_over_restart(hass: HomeAssistant, mock_config_entry: Moc
     assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
     await hass.async_block_till_done()
     coordinator: VictronMk3Coordinator = mock_config_entry.runtime_data
-    await asyncio.sleep(0.5)
+    await asyncio.sleep(1.5)  # a few 0.4 s cycles: samples to integrate
     await _publish(hass, coordinator)
     for index, key in enumerate(KEYS):
         assert 10.0 + index <= _kwh(hass, key) < 10.0 + index + 0.001, key

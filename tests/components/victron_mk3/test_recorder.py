@@ -65,7 +65,7 @@ async def test_restore_never_below_the_recorder(
     mock_config_entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
     await hass.async_block_till_done()
-    await asyncio.sleep(0.5)
+    await asyncio.sleep(1.5)  # a few 0.4 s cycles: samples to integrate
     await _publish(hass, mock_config_entry.runtime_data)
     recorded = {key: _kwh(hass, key) for key in KEYS}
     assert recorded["ac_output_energy"] > 13.0
