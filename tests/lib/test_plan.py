@@ -222,3 +222,33 @@ def test_capability_verdicts_and_retries() -> None:
     capability.refused("0x90")
     assert capability.support is Support.UNSUPPORTED
     assert capability.retry_after == capabilities.RETRY_AFTER
+
+
+async def test_on_a_clean_line_a_changed_state_needs_one_frame(sim: Simulator, client: Mk3Client) -> None:
+    """The checksum catches every single bad byte: without corruption seen, no re-read."""
+    sampler = Sampler(client, slow_interval=3600, clean_line_after=0.0)
+    published: list[DeviceStatus] = []
+    async with running(sampler):
+        await wait_for_cycles(sampler, 2)
+        sampler.add_listener(published.append)
+        sim.model.load_w = 1e6  # far above the rating: the overload LED comes on
+        async with asyncio.timeout(5):
+            while not any(s.leds is not None and Led.OVERLOAD in s.leds.on | s.leds.blink for s in published):
+                await asyncio.sleep(0.01)
+    assert sampler.stats.confirm_reads == 0
+
+
+async def test_after_corruption_a_changed_state_is_read_twice(sim: Simulator, client: Mk3Client) -> None:
+    sampler = Sampler(client, slow_interval=3600, clean_line_after=3.0)
+    async with running(sampler):
+        await wait_for_cycles(sampler, 2)
+        async with asyncio.timeout(10):
+            while not sampler._line_is_clean():
+                await asyncio.sleep(0.1)
+        sim.faults.noise_probability = 0.2  # garbage bytes between the reply bytes
+        await wait_for_cycles(sampler, sampler.stats.cycles + 2)
+        sim.faults.noise_probability = 0.0
+        sim.model.load_w = 1e6  # seen well within 3 s of the last garbage
+        await wait_for_cycles(sampler, sampler.stats.cycles + 3)
+    assert client.decoder_stats.skipped_bytes > 0
+    assert sampler.stats.confirm_reads >= 1

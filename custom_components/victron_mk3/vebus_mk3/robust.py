@@ -3,8 +3,8 @@
 The 8-bit checksum lets about one in 256 corrupted frames through, and the plausibility
 ranges catch most but not all of them. A measurement published as the median of the last
 three samples ignores any single bad frame; a genuine step shows after its second sample.
-States (LEDs, device state, switches, mains present) are confirmed by the sampler's immediate
-re-read and pass through unchanged.
+States (LEDs, device state, switches, mains present) are the sampler's business (it re-reads a
+changed one at once on a line that showed corruption) and pass through unchanged.
 
 This runs for every sample (several per second, on a Raspberry Pi): field names are looked
 up once per model class and the median of a handful of numbers is taken by sorting them.

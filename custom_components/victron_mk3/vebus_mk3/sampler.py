@@ -5,10 +5,10 @@ Each cycle reads the core (LEDs, DC, AC of L1) and what the device has shown it 
 come on a slow cadence, the Multi's firmware once. A failure costs its own part, not the
 link: a lost reply leaves that part's previous value (with its old time), a feature the
 device refuses or never answers is recorded in ``capabilities`` and asked again later. A
-changed state (LEDs, device state, mains present, config) is read twice before it counts and
-is published at once. The link counts as down only when a core request fails and not a byte
-arrived for ``link_down_after`` seconds while it was asked. Commands (S, H, W) jump the queue;
-their confirming read follows.
+changed state (LEDs, device state, mains present, config) is published at once (read twice
+first on a line that recently showed corruption). The link counts as down only when a core
+request fails and not a byte arrived for ``link_down_after`` seconds while it was asked.
+Commands (S, H, W) jump the queue; their confirming read follows.
 """
 
 from __future__ import annotations
@@ -60,6 +60,8 @@ MIN_CYCLE = 0.4
 # line keeps delivering (corrupted) bytes, so noise does not pass it; a silent device passes it
 # within three request timeouts, so a sleep is noticed in about 1.5 s.
 LINK_DOWN_AFTER = 1.2
+# A line that showed no corruption for this long passes a changed state from one frame.
+CLEAN_LINE_AFTER = 60.0
 # A command's read-back is asked this often before the command counts as unconfirmed.
 READ_BACK_ATTEMPTS = 3
 
@@ -93,6 +95,7 @@ class Sampler:
         slow_interval: float = SLOW_INTERVAL,
         min_cycle: float = MIN_CYCLE,
         link_down_after: float = LINK_DOWN_AFTER,
+        clean_line_after: float = CLEAN_LINE_AFTER,
     ) -> None:
         self.client = client
         # Configured phases are read even if they did not answer at first (retried later);
@@ -101,6 +104,9 @@ class Sampler:
         self.slow_interval = slow_interval
         self.min_cycle = min_cycle
         self.link_down_after = link_down_after
+        self.clean_line_after = clean_line_after
+        self._garbage_seen = 0
+        self._garbage_at = 0.0  # when corruption was last seen (the start of each run counts)
         self.capabilities = Capabilities()
         # Topology and per-unit rounds of multi-unit systems (nothing per cycle for one unit).
         self.units = UnitsPlan()
@@ -195,6 +201,7 @@ class Sampler:
             self._connection = self.client.connections
         self.standby.restart()
         self._core_silent = False
+        self._garbage_at = time.monotonic()  # a port just opened may have landed mid-frame
         try:
             # The interface only sends its version unasked while idle, which sampling never is.
             await self._core(self.client.get_version)
@@ -408,11 +415,13 @@ class Sampler:
         changes_of: Callable[[_T], dict[str, Any]],
         key: Callable[[DeviceStatus], object],
     ) -> None:
-        """Read a part that carries states; a changed state is read again at once and kept
-        only if the second reply agrees.
+        """Read a part that carries states; a changed state is published at once.
 
         Automations react to states (mains lost, overload): one frame that slipped through
-        the 8-bit checksum must not flip one. The re-read costs one exchange per change.
+        the 8-bit checksum must not flip one. The checksum catches every frame with one bad
+        byte, so only a line that shows corruption can pass a bad frame: there a changed
+        state is read again at once and kept only if the second reply agrees (one exchange
+        per change); on a line clean for ``clean_line_after`` seconds one frame is enough.
         """
         value = await self._core(read)
         if value is None:
@@ -423,13 +432,14 @@ class Sampler:
         if part not in current.read_at or previous is None or candidate == previous:
             self._update(part, **changes)
             return
-        self.stats.confirm_reads += 1
-        again = await self._core(read)
-        if again is None:
-            return
-        changes = changes_of(again)
-        if key(evolve(self._current(), **changes)) != candidate:
-            return  # the two replies disagree: keep the old state, the next cycle asks again
+        if not self._line_is_clean():
+            self.stats.confirm_reads += 1
+            again = await self._core(read)
+            if again is None:
+                return
+            changes = changes_of(again)
+            if key(evolve(self._current(), **changes)) != candidate:
+                return  # the two replies disagree: keep the old state, the next cycle asks again
         self._update(part, **changes)
         # Published now, not at the end of the cycle.
         self._publish(self._current())
@@ -439,6 +449,15 @@ class Sampler:
             # the fast parts, whose states (LEDs) changed with it and would otherwise wait for
             # the config frame's second.
             self._slow_after_next_pass = True
+
+    def _line_is_clean(self) -> bool:
+        """Nothing corrupted (bad checksum, skipped bytes, implausible reply) for a while."""
+        now = time.monotonic()
+        stats = self.client.decoder_stats
+        garbage = stats.bad_checksums + stats.skipped_bytes + self.client.stats.invalid_replies
+        if garbage != self._garbage_seen:
+            self._garbage_seen, self._garbage_at = garbage, now
+        return now - self._garbage_at >= self.clean_line_after
 
     # ---- commands ------------------------------------------------------------------
 
