@@ -16,7 +16,7 @@ import tempfile
 import time
 
 from custom_components.victron_mk3.vebus_mk3 import Mk3Client, Mk3Error, Sampler
-from custom_components.victron_mk3.vebus_mk3.sampler import SLOW_INTERVAL
+from custom_components.victron_mk3.vebus_mk3.sampler import MIN_CYCLE, SLOW_INTERVAL
 from custom_components.victron_mk3.vebus_mk3.simulator import PROFILES, Mk3Device, Simulator, make_model
 
 from .link import BYTES_PER_SECOND, Row
@@ -24,7 +24,10 @@ from .link import BYTES_PER_SECOND, Row
 CYCLES = 10
 FIRST_SAMPLE_TIMEOUT = 15.0  # as long as Home Assistant's setup waits for it
 CYCLES_TIMEOUT = 30.0
-TARGET = "cycle ≤ 1.15× bound"
+# The bound is what the requests take one at a time; sent together they take less, and the
+# cycle is paced at MIN_CYCLE (CPU, link headroom): a device whose bound is shorter is read at
+# the pace, not faster.
+TARGET = f"cycle ≤ 1.15× bound (or the {MIN_CYCLE:g} s pace)"
 
 
 def turnaround(profile: str, payloads: list[bytes]) -> float:
@@ -112,7 +115,8 @@ async def measure_profile(profile: str) -> str:
     return (
         f"first complete sample {to_first:.2f} s ({before_first});"
         f" cycle {cycle * 1000:.0f} ms / bound {bound * 1000:.0f} ms"
-        f" = {cycle / bound:.2f}× ({request_names(per_cycle)})"
+        f" = {cycle / bound:.2f}×, {cycle / max(bound, MIN_CYCLE):.2f}× the bound or pace"
+        f" ({request_names(per_cycle)})"
     )
 
 

@@ -303,7 +303,7 @@ class Mk3Link:
         loop = asyncio.get_running_loop()
         exchange = self._pending = _Exchange(batch, loop.create_future())
         self.stats.requests += len(batch)
-        if self._asking_since <= self._last_byte_at():
+        if self._asking_since < self._last_byte_at():
             self._asking_since = time.monotonic()  # the first request the device owes an answer
         held = max(0.0, read_after - loop.time())
         slack = BATCH_SLACK_PER_REQUEST * (len(batch) - 1)
@@ -344,6 +344,8 @@ class Mk3Link:
         for index in missing:
             results[index] = NoAnswerError(f"no answer to {requests_[index].name} within {timeout:g} s")
         if missing:
+            # Still owed: the device has been silent since its last byte, whatever is asked next.
+            self._asking_since = max(self._asking_since, self._last_byte_at())
             self.stats.timeouts += len(missing)
             self._record(LinkEvent("timeout", ", ".join(requests_[index].name for index in missing)))
         if any(

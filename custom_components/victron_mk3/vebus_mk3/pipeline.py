@@ -42,21 +42,24 @@ class CyclePipeline:
 
     async def prefetch(
         self, client: Mk3Client, phases: Sequence[int], ram_vars: Sequence[int], *, read_after: float = 0.0
-    ) -> None:
+    ) -> bool:
         """Fetch this cycle's reads ahead in one write, when the device takes them that way.
 
         ``phases`` and ``ram_vars``: only what the device is known to answer (a request it
         ignores would hold the whole batch up to its timeout). ``read_after``: the replies are
-        read then, not earlier (the cycle's pace), so the cycle costs one wake-up.
+        read then, not earlier (the cycle's pace), so the cycle costs one wake-up. True when
+        a batch went out and not one of its replies came.
         """
         client.forget_prefetched()
         self._asked = False
         if not self.capability.due(time.monotonic()):
-            return
+            return False
         batch = cycle_batch(client, phases, ram_vars)
-        if len(batch) > 1:
-            self._asked = True
-            await client.prefetch(batch, read_after=read_after)
+        if len(batch) < 2:
+            return False
+        self._asked = True
+        await client.prefetch(batch, read_after=read_after)
+        return client.prefetch_lost == len(batch)
 
     def cycle_done(self, client: Mk3Client) -> None:
         """Judge the cycle's batch by what its re-asked requests got, then drop what is left."""

@@ -184,7 +184,16 @@ class Sampler(PlanItems):
     async def _cycle(self) -> None:
         started = time.monotonic()
         await self._run_commands()
-        await self.pipeline.prefetch(self.client, *self._known_parts(), read_after=started + self.min_cycle)
+        # After a core part went unanswered, one request at a time: a silent device is then
+        # noticed at the first request's timeout, not after a whole batch's.
+        if not self._core_silent and await self.pipeline.prefetch(
+            self.client, *self._known_parts(), read_after=started + self.min_cycle
+        ):
+            silent_for = self.client.silent_for()
+            if silent_for >= self.link_down_after:
+                raise LinkDownError(
+                    f"no answer to the cycle's requests; nothing received for {silent_for:.1f} s"
+                )
         try:
             await self._read_parts()
         finally:
