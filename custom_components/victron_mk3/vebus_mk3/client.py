@@ -1,4 +1,4 @@
-"""Asyncio MK3 client: typed commands over the link (one request in flight)."""
+"""Asyncio MK3 client: typed commands over the link (a cycle's reads may go together: pipeline.py)."""
 
 from __future__ import annotations
 
