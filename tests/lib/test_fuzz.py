@@ -25,6 +25,7 @@ from custom_components.victron_mk3.vebus_mk3 import requests
 from custom_components.victron_mk3.vebus_mk3.client import Mk3Client
 from custom_components.victron_mk3.vebus_mk3.const import W_UNKNOWN_COMMAND, W_UNSUPPORTED
 from custom_components.victron_mk3.vebus_mk3.exceptions import UnsupportedError
+from custom_components.victron_mk3.vebus_mk3.exchange import Exchange
 from custom_components.victron_mk3.vebus_mk3.frame import (
     LED_APPENDED,
     LED_BYTES,
@@ -32,7 +33,6 @@ from custom_components.victron_mk3.vebus_mk3.frame import (
     FrameDecoder,
     encode_frame,
 )
-from custom_components.victron_mk3.vebus_mk3.link import _Exchange
 from custom_components.victron_mk3.vebus_mk3.requests import Request
 from custom_components.victron_mk3.vebus_mk3.variables import RamVarInfo
 
@@ -67,7 +67,7 @@ class ClientHarness:
         """Feed one payload; returns the parsed result when it resolved ``request``, else None."""
         client, stats = self.client, self.client.stats
         all_in: asyncio.Future[None] = self.loop.create_future()
-        exchange = _Exchange([request], all_in) if request is not None else None
+        exchange = Exchange([request], all_in) if request is not None else None
         client._pending = exchange
         before = (stats.invalid_replies, stats.unsolicited)
         try:

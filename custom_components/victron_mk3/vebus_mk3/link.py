@@ -30,8 +30,8 @@ from .exceptions import (
     NoAnswerError,
     NotConnectedError,
     PortInaccessibleError,
-    UnsupportedError,
 )
+from .exchange import MISSING, Exchange, expire
 from .frame import DecoderStats
 from .messages import (
     ConfigInfo,
@@ -93,7 +93,7 @@ class Mk3Link:
         self._protocol: Mk3Protocol | None = None
         self._closed: asyncio.Event | None = None
         self._lock = asyncio.Lock()
-        self._pending: _Exchange | None = None
+        self._pending: Exchange | None = None
         self._unanswered = 0
         self._versions_since_first_unanswered = 0
         self._winmon_recovery_sent = False  # until a short command is answered again
@@ -301,7 +301,7 @@ class Mk3Link:
         if protocol is None:
             raise NotConnectedError(f"{self.url} is not open")
         loop = asyncio.get_running_loop()
-        exchange = self._pending = _Exchange(batch, loop.create_future())
+        exchange = self._pending = Exchange(batch, loop.create_future())
         self.stats.requests += len(batch)
         if self._asking_since < self._last_byte_at():
             self._asking_since = time.monotonic()  # the first request the device owes an answer
@@ -312,7 +312,7 @@ class Mk3Link:
         # its silence from ``silent_for``).
         timeout = max(max(request.timeout for request in batch) + slack, held + BATCH_SLACK_PER_REQUEST)
         # A plain timer that ends the wait: cheaper than asyncio.timeout on every exchange.
-        expiry = loop.call_later(timeout, _expire, exchange.all_in)
+        expiry = loop.call_later(timeout, expire, exchange.all_in)
         key = batch[0].payload if len(batch) == 1 else b"".join(request.payload for request in batch)
         try:
             try:
@@ -337,10 +337,10 @@ class Mk3Link:
         self._account(exchange, timeout)
         return exchange.results
 
-    def _account(self, exchange: _Exchange, timeout: float) -> None:
+    def _account(self, exchange: Exchange, timeout: float) -> None:
         """Timeouts of one exchange, and the streak of unanswered ones (long-frame mode)."""
         requests_, results = exchange.requests, exchange.results
-        missing = [index for index, result in enumerate(results) if result is _MISSING]
+        missing = [index for index, result in enumerate(results) if result is MISSING]
         for index in missing:
             results[index] = NoAnswerError(f"no answer to {requests_[index].name} within {timeout:g} s")
         if missing:
@@ -421,54 +421,6 @@ class Mk3Link:
             self._idle = True
             self._record(LinkEvent("idle", f"no frame for {silent_for:.1f} s"))
         self._schedule_idle_check(max(self.idle_timeout - silent_for, 0.0) or self.idle_timeout)
-
-
-_MISSING: Any = object()
-
-
-class _Exchange:
-    """Requests sent together, and their replies as they come (parsed value or error)."""
-
-    __slots__ = ("all_in", "invalid", "remaining", "requests", "results", "unsupported_answer")
-
-    def __init__(self, requests_: Sequence[Request[Any]], all_in: asyncio.Future[None]) -> None:
-        self.requests = requests_
-        self.all_in = all_in  # done when every request has its reply
-        self.results: list[Any] = [_MISSING] * len(requests_)
-        self.remaining = len(requests_)
-        self.invalid: str | None = None  # why the last frame taken was dropped
-        self.unsupported_answer = False  # the last frame taken said "unsupported"
-
-    def take(self, payload: bytes) -> bool:
-        """Match ``payload`` to the first request still waiting for it; False if none.
-
-        A reply that fails validation is dropped (``invalid``): its request may still get a
-        good one before the exchange ends.
-        """
-        self.invalid, self.unsupported_answer = None, False
-        results = self.results
-        for index, request in enumerate(self.requests):
-            if results[index] is not _MISSING or not request.matches(payload):
-                continue
-            try:
-                results[index] = request.parse(payload)
-            except UnsupportedError as err:
-                # A definite answer: fail the request now instead of waiting for its timeout.
-                results[index] = err
-                self.unsupported_answer = True
-            except (ValueError, KeyError) as err:
-                self.invalid = f"{request.name}: {err}"
-                return True
-            self.remaining -= 1
-            if self.remaining == 0 and not self.all_in.done():
-                self.all_in.set_result(None)
-            return True
-        return False
-
-
-def _expire(future: asyncio.Future[Any]) -> None:
-    if not future.done():
-        future.set_exception(TimeoutError())
 
 
 def _close_opened(opening: asyncio.Future[Any]) -> None:
