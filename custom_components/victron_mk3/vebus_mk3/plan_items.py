@@ -99,17 +99,9 @@ class PlanItems:
     def _due(self, feature: Feature) -> bool:
         return self.capabilities[feature].due(time.monotonic())
 
-    async def _core(self, read: Callable[[], Awaitable[_T]], *, retry: bool = True) -> _T | None:
-        """A part every device has: a lost reply skips it, a silent link ends the run.
-
-        ``retry=False``: no second attempt (a confirming re-read: a lost one keeps the old state
-        for a cycle, and a device that just fell asleep is noticed a request sooner).
-        """
+    async def _core(self, read: Callable[[], Awaitable[_T]]) -> _T | None:
+        """A part every device has: a lost reply skips it, a silent link ends the run."""
         await self._run_commands()
-        client = self.client
-        retries = client.retries
-        if not retry:
-            client.retries = 0
         try:
             value = await read()
         except UnsupportedError as err:
@@ -127,8 +119,6 @@ class PlanItems:
             # version frames in a long wait, which keeps ``silent_for`` short).
             self._core_silent = True
             return None
-        finally:
-            client.retries = retries
         self._core_silent = False
         return value
 
@@ -182,7 +172,7 @@ class PlanItems:
             return
         if not self._line_is_clean():
             self.stats.confirm_reads += 1
-            again = await self._core(read, retry=False)
+            again = await self._core(read)
             if again is None:
                 return
             changes = changes_of(again)
